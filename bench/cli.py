@@ -1,0 +1,63 @@
+"""The ``dr2bench`` command line.
+
+Each command lives in its own module under :mod:`bench.commands` with two functions,
+``add_arguments(parser)`` and ``run(args) -> int``. Command modules import nothing heavy at the
+top, so ``dr2bench --help`` and ``dr2bench list`` stay fast and never import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from bench import __version__
+
+# name -> (module, one-line description shown by `dr2bench --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "list": ("bench.commands.list_plugins", "list registered plugins with version and description"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dr2bench",
+        description="Benchmark and evaluation harness for blind face restoration.",
+    )
+    parser.add_argument("--version", action="version", version=f"dr2bench {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, summary) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = commands.add_parser(name, help=summary, description=summary)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that are the user's to fix: printed as one line, never as a traceback."""
+    from bench.config import ConfigError
+    from bench.contracts import Unavailable
+    from bench.datasets import DatasetError
+    from bench.images import ImageError
+    from bench.registry import RegistryError
+
+    return (ConfigError, DatasetError, ImageError, RegistryError, Unavailable, FileNotFoundError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dr2bench`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except user_errors() as exc:
+        print(f"dr2bench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"dr2bench {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``dr2bench`` command (see :mod:`bench.cli`)."""

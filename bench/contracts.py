@@ -1,0 +1,209 @@
+"""The plugin contracts: Degradation, Restorer, Metric (paired / no-reference / set-level), Dataset.
+
+Image convention (see :mod:`bench.images`): an image is float32 RGB in [0, 1]. A single image is a
+``H x W x 3`` numpy array (degradations, file I/O); a batch is an ``N x 3 x H x W`` torch tensor
+(restorers, metrics). This module imports neither torch nor any plugin, so it is cheap to import.
+
+Every plugin has class attributes ``version`` (an integer copied into every record, bumped when
+its output changes), ``description`` (one line) and ``Params``, a frozen dataclass of its
+parameters; ``Plugin(**params)`` validates them with :func:`bench.config.build`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+
+from bench.config import build, to_dict
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """Parameters of a plugin that takes none."""
+
+
+class Plugin(ABC):
+    """Base of every plugin: a version, a description and validated, frozen parameters.
+
+    Attributes:
+        name: The registered name (with its tag, e.g. ``dr2.n8t35``), set by the registry.
+        params: The validated parameters, an instance of ``Params``.
+    """
+
+    version: ClassVar[int] = 1
+    description: ClassVar[str] = ""
+    Params: ClassVar[type] = NoParams
+    tags: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        self.name = type(self).__name__
+        self.params = build(self.Params, params, where=f"parameters of {type(self).__name__}")
+
+    def config(self) -> dict[str, Any]:
+        """The parameters as JSON-ready data, recorded beside every result."""
+        return to_dict(self.params)
+
+    def replace(self, **changes: Any) -> Plugin:
+        """A copy with some parameters changed."""
+        clone = type(self)(**(dataclasses.asdict(self.params) | changes))
+        clone.name = self.name
+        return clone
+
+
+class Degradation(Plugin):
+    """A degradation: ``sample`` draws parameters, ``apply`` is a pure function of them.
+
+    ``severities`` maps a severity 1..5 to its parameter ranges in physical units (the ladder).
+    """
+
+    severities: ClassVar[dict[int, dict[str, Any]]] = {}
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator, severity: int | None = None) -> dict[str, Any]:
+        """Draw JSON-ready parameters with ``rng`` (never the global RNG)."""
+
+    @abstractmethod
+    def apply(self, image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        """Degrade one ``H x W x 3`` float32 image in [0, 1]; same shape, dtype and range out."""
+
+
+class Restorer(Plugin):
+    """A restorer maps a batch of degraded images to restored images of the same size.
+
+    Attributes:
+        stochastic: Whether the output depends on the per-image seeds.
+        native_size: The square size the method works at, or ``None`` for any size.
+        weights: Names of the files it needs, as listed in the weights manifest.
+    """
+
+    stochastic: ClassVar[bool] = False
+    native_size: ClassVar[int | None] = None
+    weights: ClassVar[tuple[str, ...]] = ()
+
+    def load(self, device: str = "cpu") -> None:
+        """Load networks onto ``device``; called once per process before ``restore``.
+
+        Raises:
+            bench.weights.MissingWeightsError: a needed file is not there.
+        """
+
+    @abstractmethod
+    def restore(self, images: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        """Restore ``N x 3 x H x W`` float32 images in [0, 1]; ``seeds[i]`` seeds image ``i``."""
+
+
+MetricKind = Literal["paired", "no_reference", "set"]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per-image metric values; ``errors[i]`` says why ``values[i]`` is NaN."""
+
+    values: np.ndarray
+    errors: tuple[str | None, ...]
+
+    @classmethod
+    def ok(cls, values: Sequence[float] | np.ndarray) -> Scores:
+        array = np.asarray(values, dtype=np.float64).reshape(-1)
+        return cls(array, (None,) * len(array))
+
+
+@dataclass(frozen=True)
+class SetValue:
+    """A set-level metric value with the number of images behind it and any extra detail."""
+
+    value: float
+    n: int
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Metric(Plugin):
+    """A metric. ``config()`` records everything that defines its value (its conventions).
+
+    Attributes:
+        kind: ``paired`` (output vs a reference image), ``no_reference`` or ``set``.
+        higher_is_better: Direction of the metric.
+        reference: For paired metrics, what the output is compared with: the ground truth
+            (``gt``) or the degraded input (``input``, for unpaired real sets).
+    """
+
+    kind: ClassVar[MetricKind]
+    higher_is_better: ClassVar[bool]
+    reference: ClassVar[Literal["gt", "input"]] = "gt"
+
+    def load(self, device: str = "cpu") -> None:
+        """Load networks onto ``device`` once per process.
+
+        Raises:
+            bench.weights.MissingWeightsError: the metric's network weights are not there.
+        """
+
+
+class PairedMetric(Metric):
+    """A full-reference metric, one value per image pair."""
+
+    kind: ClassVar[MetricKind] = "paired"
+
+    @abstractmethod
+    def score(self, pred: torch.Tensor, ref: torch.Tensor) -> Scores:
+        """Score ``pred`` against ``ref``, both ``N x 3 x H x W`` float32 in [0, 1]."""
+
+
+class NoReferenceMetric(Metric):
+    """A no-reference metric, one value per image."""
+
+    kind: ClassVar[MetricKind] = "no_reference"
+
+    @abstractmethod
+    def score(self, pred: torch.Tensor) -> Scores:
+        """Score ``N x 3 x H x W`` float32 images in [0, 1]."""
+
+
+class SetMetric(Metric):
+    """A set-level metric computed from per-image features (streamed batch by batch)."""
+
+    kind: ClassVar[MetricKind] = "set"
+
+    @abstractmethod
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        """Features of a batch of ``N x 3 x H x W`` float32 images in [0, 1]: ``N x D``."""
+
+    @abstractmethod
+    def value(self, features: np.ndarray, reference: np.ndarray | Any) -> SetValue:
+        """The metric from this set's features and the reference set's features or statistics."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image of a dataset.
+
+    Attributes:
+        id: Stable identifier: the relative POSIX path of the image inside its dataset.
+        lq: The degraded image, or ``None`` when the dataset holds clean images to be degraded.
+        gt: The ground truth, or ``None`` for unpaired real images.
+    """
+
+    id: str
+    lq: Path | None = None
+    gt: Path | None = None
+
+
+class Dataset(Plugin):
+    """A set of images: clean images to degrade, paired LQ/GT images or unpaired real LQ images."""
+
+    @abstractmethod
+    def items(self) -> list[Item]:
+        """The items, sorted by id."""
+
+
+class Unavailable(Exception):
+    """A plugin cannot run here (for example, its weights are missing); the message says why."""

@@ -1,0 +1,158 @@
+"""Datasets: a folder of images, a paired LQ/GT folder, and the ``params.jsonl`` manifest.
+
+Ids are relative POSIX paths inside the dataset folder, so they are stable across machines and
+do not depend on listing order.
+
+Example:
+    >>> ds = FolderDataset(path="../shared/data/hq")  # doctest: +SKIP
+    >>> ds.items()[0]  # doctest: +SKIP
+    Item(id='celebahq_005735.png', lq=None, gt=PosixPath('../shared/data/hq/celebahq_005735.png'))
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.contracts import Dataset, Item
+from bench.files import atomic_write_text, canonical_json
+from bench.images import IMAGE_SUFFIXES, list_images
+
+
+class DatasetError(ValueError):
+    """A dataset folder or manifest cannot be used; the message names the file."""
+
+
+def _relative_ids(root: Path) -> dict[str, Path]:
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder")
+    ids: dict[str, Path] = {}
+    folded: dict[str, str] = {}
+    for path in list_images(root):
+        rel = path.relative_to(root).as_posix()
+        key = rel.casefold()
+        if key in folded:
+            raise DatasetError(
+                f"{root}: '{folded[key]}' and '{rel}' differ only in letter case; "
+                "ids must be unique on case-insensitive file systems"
+            )
+        folded[key] = rel
+        ids[rel] = path
+    return ids
+
+
+class FolderDataset(Dataset):
+    """A folder of images, recursively; clean images to degrade, or real LQ images."""
+
+    description = "Folder of images (recursive); clean faces to degrade, or real LQ faces"
+
+    @dataclass(frozen=True)
+    class Params:
+        """Attributes:
+        path: The folder.
+        paired: True for clean images (degraded by the run, used as ground truth);
+            False for real degraded images without ground truth.
+        """
+
+        path: Path
+        paired: bool = True
+
+    def items(self) -> list[Item]:
+        images = _relative_ids(Path(self.params.path))
+        if self.params.paired:
+            return [Item(id=rel, gt=path) for rel, path in images.items()]
+        return [Item(id=rel, lq=path) for rel, path in images.items()]
+
+
+class PairedFolderDataset(Dataset):
+    """LQ and GT folders matched by relative path (also the output of ``dr2bench degrade``)."""
+
+    description = "Paired LQ/GT folders matched by relative path (e.g. a `dr2bench degrade` output)"
+
+    @dataclass(frozen=True)
+    class Params:
+        """Attributes:
+        path: A folder holding ``lq/`` and ``gt/`` (as ``dr2bench degrade`` writes).
+        lq: The LQ folder, if not ``path/lq``.
+        gt: The GT folder, if not ``path/gt``.
+        """
+
+        path: Path | None = None
+        lq: Path | None = None
+        gt: Path | None = None
+
+    def folders(self) -> tuple[Path, Path]:
+        p = self.params
+        lq = p.lq or (p.path / "lq" if p.path else None)
+        gt = p.gt or (p.path / "gt" if p.path else None)
+        if lq is None or gt is None:
+            raise DatasetError("a paired dataset needs 'path' or both 'lq' and 'gt'")
+        return Path(lq), Path(gt)
+
+    def items(self) -> list[Item]:
+        """Every LQ image, with its GT or ``gt=None`` when the pair is missing."""
+        lq_dir, gt_dir = self.folders()
+        lq_images, gt_images = _relative_ids(lq_dir), _relative_ids(gt_dir)
+        by_stem = {_stem(rel): path for rel, path in gt_images.items()}
+        return [
+            Item(id=rel, lq=path, gt=gt_images.get(rel) or by_stem.get(_stem(rel)))
+            for rel, path in lq_images.items()
+        ]
+
+    def unmatched_gt(self) -> list[str]:
+        """GT ids with no LQ image."""
+        lq_dir, gt_dir = self.folders()
+        lq_stems = {_stem(rel) for rel in _relative_ids(lq_dir)}
+        return [rel for rel in _relative_ids(gt_dir) if _stem(rel) not in lq_stems]
+
+
+def _stem(rel: str) -> str:
+    path = Path(rel)
+    return path.with_suffix("").as_posix() if path.suffix.lower() in IMAGE_SUFFIXES else rel
+
+
+PARAMS_REQUIRED = ("id", "chain", "chain_version", "severity", "seed", "steps")
+
+
+def write_params(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write ``params.jsonl`` atomically: one canonical JSON object per line, sorted by id."""
+    lines = [canonical_json(r) for r in sorted(records, key=lambda r: r["id"])]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+
+
+def read_params(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read ``params.jsonl`` into ``{id: record}``, checking every line.
+
+    Raises:
+        DatasetError: naming the file and line of a malformed or duplicated record.
+    """
+    path = Path(path)
+    records: dict[str, dict[str, Any]] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read params manifest: {exc}") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{where}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise DatasetError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        missing = [key for key in PARAMS_REQUIRED if key not in record]
+        if missing:
+            raise DatasetError(f"{where}: missing keys {', '.join(missing)}")
+        if not isinstance(record["id"], str) or not record["id"]:
+            raise DatasetError(f"{where}: 'id' must be a non-empty string")
+        if not isinstance(record["steps"], list):
+            raise DatasetError(f"{where}: 'steps' must be a list of degradation steps")
+        if record["id"] in records:
+            raise DatasetError(f"{where}: duplicate id '{record['id']}'")
+        records[record["id"]] = record
+    return records

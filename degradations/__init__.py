@@ -1,0 +1,1 @@
+"""Degradation models (one per module) and chain presets as YAML data."""

@@ -1,0 +1,1 @@
+"""Pure functions from run records to tables, statistics, figures and HTML; never imports torch."""
