@@ -17,6 +17,7 @@ from bench import __version__
 # name -> (module, one-line description shown by `dr2bench --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("bench.commands.list_plugins", "list registered plugins with version and description"),
+    "run": ("bench.commands.run", "run a benchmark grid from a YAML config (cached, resumable)"),
 }
 
 

@@ -79,6 +79,14 @@ class Degradation(Plugin):
 class Restorer(Plugin):
     """A restorer maps a batch of degraded images to restored images of the same size.
 
+    Runners call :meth:`restore_batch` with the image ids (relative paths in the dataset); it
+    calls :meth:`restore` unless the restorer needs the ids (the ``folder`` restorer finds its
+    precomputed outputs by id; the ``command`` restorer names its files after them). A restorer
+    that fails on some images of a batch raises :class:`RestoreFailures`; the runner records
+    those images as failed and keeps the others. After each call the runner appends
+    :meth:`take_log` to its log; when :attr:`whole_set` is true it passes every image of a set
+    (of one size) in a single call.
+
     Attributes:
         stochastic: Whether the output depends on the per-image seeds.
         native_size: The square size the method works at, or ``None`` for any size.
@@ -96,9 +104,45 @@ class Restorer(Plugin):
             bench.weights.MissingWeightsError: a needed file is not there.
         """
 
+    def weights_files(self) -> list[Path]:
+        """The weights files this restorer loads, hashed into cache keys; missing ones left out.
+
+        The default looks up the names in ``weights`` (an explicit ``weights`` parameter, if the
+        restorer has one and needs a single file, takes precedence).
+        """
+        from bench.weights import MissingWeightsError, locate
+
+        explicit = getattr(self.params, "weights", None) if len(self.weights) == 1 else None
+        found = []
+        for name in self.weights:
+            try:
+                found.append(locate(name, explicit))
+            except MissingWeightsError:
+                continue
+        return found
+
     @abstractmethod
     def restore(self, images: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
         """Restore ``N x 3 x H x W`` float32 images in [0, 1]; ``seeds[i]`` seeds image ``i``."""
+
+    def restore_batch(
+        self, images: torch.Tensor, seeds: Sequence[int], ids: Sequence[str]
+    ) -> torch.Tensor:
+        """What runners call: :meth:`restore`, with ``ids[i]`` the id of image ``i``.
+
+        Raises:
+            RestoreFailures: some images failed; the others are in its ``output``.
+        """
+        return self.restore(images, seeds)
+
+    @property
+    def whole_set(self) -> bool:
+        """Whether runners should pass a whole set in one call (a program run once per folder)."""
+        return False
+
+    def take_log(self) -> list[str]:
+        """Log lines written since the last call (an external program's output), then forgotten."""
+        return []
 
 
 MetricKind = Literal["paired", "no_reference", "set"]
@@ -207,3 +251,22 @@ class Dataset(Plugin):
 
 class Unavailable(Exception):
     """A plugin cannot run here (for example, its weights are missing); the message says why."""
+
+
+class RestoreFailures(Exception):
+    """Some images of a batch could not be restored; the others were.
+
+    Attributes:
+        output: The whole ``N x 3 x H x W`` batch; the rows of failed images hold placeholders
+            (their input) that must never be scored.
+        failures: Why each failed image failed, by its index in the batch.
+
+    Example:
+        >>> raise RestoreFailures(output, {2: "no output file restored_faces/0007_00.png"})  # doctest: +SKIP
+    """
+
+    def __init__(self, output: torch.Tensor, failures: dict[int, str]) -> None:
+        reasons = "; ".join(f"image {i}: {why}" for i, why in sorted(failures.items()))
+        super().__init__(f"{len(failures)} of {len(output)} images failed: {reasons}")
+        self.output = output
+        self.failures = dict(failures)

@@ -1,0 +1,81 @@
+"""``dr2bench run CONFIG.yaml``: run a whole study, cached and resumable."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="the run config (YAML)")
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where the work runs (default: local)",
+    )
+    parser.add_argument("--address", help="Ray cluster address (with --executor ray)")
+    parser.add_argument("--device", help="cpu, cuda or cuda:N (overrides the config)")
+    parser.add_argument("--batch-size", type=int, help="images per batch (overrides the config)")
+    parser.add_argument("--output", help="run folder (overrides the config)")
+    parser.add_argument(
+        "--keep-images",
+        choices=["none", "outputs", "all"],
+        help="which images stay in RUN_DIR/images after the run",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the grid and what is cached, compute nothing"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue or extend a run whose config changed (finished work is reused)",
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="write the HTML report when the run ends"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.run.config import load_run_config
+    from bench.run.executors import make_executor
+    from bench.run.journal import RunLockedError
+    from bench.run.runner import ConfigChangedError, Runner
+
+    config = load_run_config(
+        args.config,
+        device=args.device,
+        batch_size=args.batch_size,
+        output=args.output,
+        keep_images=args.keep_images,
+    )
+    executor = make_executor(args.executor, args.address)
+    try:
+        summary = Runner(config, executor, progress=not args.quiet).run(
+            resume=args.resume, dry_run=args.dry_run
+        )
+    except (RunLockedError, ConfigChangedError) as exc:
+        print(f"dr2bench run: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        executor.close()
+    if args.dry_run:
+        return 0
+    computed = sum(summary.computed.values())
+    if computed == 0:
+        print(f"nothing new to compute: all {summary.rows} rows were cached")
+    else:
+        done = ", ".join(f"{phase} {n}" for phase, n in summary.computed.items() if n)
+        print(f"computed: {done}")
+    print(f"{summary.rows} rows in {summary.run_dir / 'records.parquet'}")
+    if summary.failed:
+        detail = ", ".join(f"{n} {status}" for status, n in summary.failures.items())
+        print(
+            f"{summary.failed} rows did not succeed ({detail}); see {summary.run_dir / 'run.log'}"
+        )
+    if args.report:
+        from bench.commands.report import write_report
+
+        print(write_report(summary.run_dir))
+    return 1 if summary.failed else 0

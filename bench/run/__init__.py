@@ -1,0 +1,1 @@
+"""The grid runner: plan, cache, execute and record a benchmark run."""

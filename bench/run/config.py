@@ -1,0 +1,220 @@
+"""The run config: datasets x chains x severities x restorers (with grids) x metrics x seeds.
+
+Example ``configs/robustness.yaml``::
+
+    name: robustness
+    seed: 0
+    datasets:
+      - {name: hq, kind: folder, path: ../shared/data/hq}
+      - {name: wider, kind: folder, path: ../shared/data/real/wider, paired: false}
+    degradations:
+      - {chain: classic, severities: [1, 3, 5]}
+    restorers: [identity, nlmeans, {name: dr2, grid: {N: [4, 8], tau: [20, 35]}}]
+    metrics: [psnr, ssim, {name: fid, params: {mode: legacy}}]
+    output: runs/robustness
+
+Relative paths are relative to the working directory. Every plugin name and parameter is checked
+when the config is loaded, so a typo fails before any work starts, naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from bench.config import ConfigError, build, load_yaml
+from bench.registry import DATASETS, METRICS, RESTORERS, RegistryError
+
+SAFE_LABEL = re.compile(r"^[A-Za-z0-9_+\-.,=\[\]]+$")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset: its name in the run, its plugin kind and the plugin's parameters."""
+
+    name: str
+    kind: str = "folder"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DegradationSpec:
+    """A degradation chain and the severities to run it at (0 = its full published ranges)."""
+
+    chain: str
+    severities: tuple[int, ...] = (0,)
+
+
+@dataclass(frozen=True)
+class RestorerSpec:
+    """A restorer, fixed parameters, and a grid of parameters expanded as a product."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric and its parameters."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole study."""
+
+    name: str
+    output: Path
+    datasets: tuple[DatasetSpec, ...]
+    restorers: tuple[RestorerSpec, ...]
+    metrics: tuple[MetricSpec, ...] = ()
+    degradations: tuple[DegradationSpec, ...] = ()
+    seed: int = 0
+    seeds: tuple[int, ...] = ()
+    batch_size: int = 8
+    device: str = "cpu"
+    keep_images: Literal["none", "outputs", "all"] = "all"
+    limit: int | None = None
+
+    def all_seeds(self) -> tuple[int, ...]:
+        """``seeds`` if given, else ``(seed,)``."""
+        return self.seeds or (self.seed,)
+
+
+@dataclass(frozen=True)
+class RestorerRun:
+    """One point of a restorer grid: a unique label and the full parameters."""
+
+    label: str
+    name: str
+    params: dict[str, Any]
+
+
+def load_run_config(path: str | Path, **overrides: Any) -> RunConfig:
+    """Load and check a run config; ``overrides`` (from the CLI) replace top-level keys."""
+    data = load_yaml(path)
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: a run config is a mapping of keys (name, datasets, ...)")
+    data = dict(data) | {k: v for k, v in overrides.items() if v is not None}
+    where = str(path)
+    data["datasets"] = [
+        _dataset(d, f"{where}: datasets[{i}]") for i, d in enumerate(_list(data, "datasets", where))
+    ]
+    data["restorers"] = [
+        _named(r, f"{where}: restorers[{i}]") for i, r in enumerate(_list(data, "restorers", where))
+    ]
+    data["metrics"] = [
+        _named(m, f"{where}: metrics[{i}]") for i, m in enumerate(data.get("metrics") or [])
+    ]
+    config = build(RunConfig, data, where=where)
+    check(config, where)
+    return config
+
+
+def _list(data: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = data.get(key)
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: '{key}' must be a non-empty list")
+    return value
+
+
+def _dataset(entry: Any, where: str) -> dict[str, Any]:
+    if not isinstance(entry, Mapping) or "name" not in entry:
+        raise ConfigError(f"{where}: a dataset is a mapping with at least 'name' and 'path'")
+    entry = dict(entry)
+    return {"name": entry.pop("name"), "kind": entry.pop("kind", "folder"), "params": entry}
+
+
+def _named(entry: Any, where: str) -> Any:
+    if isinstance(entry, str):
+        return {"name": entry}
+    if isinstance(entry, Mapping):
+        return dict(entry)
+    raise ConfigError(f"{where}: expected a name or a mapping with 'name', got {entry!r}")
+
+
+def check(config: RunConfig, where: str) -> None:
+    """Check every plugin name and parameter set of ``config``; raise :class:`ConfigError`."""
+    names = [d.name for d in config.datasets]
+    _unique(names, "dataset name", where)
+    for i, spec in enumerate(config.datasets):
+        _safe_label(spec.name, f"{where}: datasets[{i}].name")
+        _plugin_params(DATASETS, spec.kind, spec.params, f"{where}: datasets[{i}]")
+    for i, spec in enumerate(config.metrics):
+        _plugin_params(METRICS, spec.name, spec.params, f"{where}: metrics[{i}]")
+    _unique([m.name for m in config.metrics], "metric", where)
+    runs = restorer_runs(config, where)
+    _unique([r.label for r in runs], "restorer label", where)
+    for spec in config.degradations:
+        _check_chain(spec, where)
+    if config.batch_size < 1:
+        raise ConfigError(f"{where}: batch_size must be at least 1")
+
+
+def restorer_runs(config: RunConfig, where: str = "config") -> list[RestorerRun]:
+    """Expand every restorer's grid into labelled runs, checking each parameter set."""
+    runs = []
+    for i, spec in enumerate(config.restorers):
+        keys = list(spec.grid)
+        for values in itertools.product(*(spec.grid[k] for k in keys)):
+            point = dict(zip(keys, values, strict=True))
+            params = dict(spec.params) | point
+            here = f"{where}: restorers[{i}]"
+            _plugin_params(RESTORERS, spec.name, params, here)
+            suffix = ",".join(f"{k}={v}" for k, v in point.items())
+            label = spec.label or spec.name
+            label = f"{label}[{suffix}]" if suffix else label
+            _safe_label(label, f"{here}.label")
+            runs.append(RestorerRun(label=label, name=spec.name, params=params))
+    return runs
+
+
+def _plugin_params(registry: Any, name: str, params: dict[str, Any], where: str) -> None:
+    try:
+        registry.create(name, **params)
+    except RegistryError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    except ConfigError as exc:
+        message = str(exc)
+        raise ConfigError(message if message.startswith(where) else f"{where}: {message}") from exc
+
+
+def _check_chain(spec: DegradationSpec, where: str) -> None:
+    from degradations.chain import available_chains, load_chain
+
+    chains = available_chains()
+    if spec.chain not in chains:
+        from bench.registry import suggest
+
+        raise ConfigError(f"{where}: unknown chain '{spec.chain}'{suggest(spec.chain, chains)}")
+    chain = load_chain(spec.chain)
+    for severity in spec.severities:
+        try:
+            chain.check_severity(severity)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: chain '{spec.chain}': {exc}") from exc
+
+
+def _unique(values: list[str], what: str, where: str) -> None:
+    seen = set()
+    for value in values:
+        if value in seen:
+            raise ConfigError(f"{where}: {what} '{value}' appears twice")
+        seen.add(value)
+
+
+def _safe_label(label: str, where: str) -> None:
+    """Labels become folder names inside the run folder: no separators, no traversal."""
+    if not SAFE_LABEL.match(label) or label.startswith(".") or ".." in label:
+        raise ConfigError(
+            f"{where}: '{label}' cannot be used as a name inside the run folder "
+            "(letters, digits and _ + - . , = [ ] only; no '..', no leading '.')"
+        )

@@ -1,0 +1,176 @@
+"""Expanding a run config into samples and restorer runs, with the cache key of every result.
+
+A *cell* is (dataset, chain, severity, seed); a *sample* is one image in one cell. Cache keys are
+sha256 hashes of everything that changes a result, chained stage to stage:
+
+- LQ image: the source file's bytes, chain name and version, severity, seed, dataset and id;
+- restored image: the LQ key, restorer name, version, parameters, weights hashes and, for
+  stochastic restorers, the image's seed;
+- metric value: the restored image's key, the reference image's key, metric name, version, config.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from bench.contracts import Item
+from bench.files import hash_value, sha256_bytes, sha256_file
+from bench.registry import DATASETS, RESTORERS
+from bench.run.config import RestorerRun, RunConfig, restorer_runs
+
+NO_CHAIN = "none"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The images of one dataset under one degradation setting and seed."""
+
+    dataset: str
+    dataset_kind: str  # synthetic | paired | real
+    chain: str
+    severity: int
+    seed: int
+
+    def parts(self) -> tuple[str, str, str, str]:
+        return (self.dataset, self.chain, str(self.severity), str(self.seed))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image of one cell: where it comes from, its LQ key and its seed."""
+
+    cell: Cell
+    image_id: str
+    source: Path
+    gt: Path | None
+    lq_key: str
+    gt_key: str | None
+    image_seed: int
+
+
+@dataclass(frozen=True)
+class Run:
+    """A restorer run with what identifies its results."""
+
+    label: str
+    name: str
+    params: dict[str, Any]
+    version: int
+    stochastic: bool
+    weights: dict[str, str]
+
+    def restore_key(self, sample: Sample) -> str:
+        return hash_value(
+            {
+                "stage": "out",
+                "lq": sample.lq_key,
+                "label": self.label,
+                "restorer": self.name,
+                "version": self.version,
+                "params": self.params,
+                "weights": self.weights,
+                "seed": sample.image_seed if self.stochastic else None,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run will compute."""
+
+    config: RunConfig
+    samples: list[Sample]
+    runs: list[Run]
+
+
+def image_seed(seed: int, dataset: str, image_id: str, chain: str, severity: int) -> int:
+    """A 63-bit seed for one image, independent of order, batching and workers."""
+    digest = sha256_bytes(repr((seed, dataset, image_id, chain, severity)).encode("utf-8"))
+    return int(digest[:16], 16) >> 1
+
+
+def make_plan(config: RunConfig) -> Plan:
+    """Expand ``config``: list the datasets, hash their files and key every sample."""
+    samples: list[Sample] = []
+    for spec in config.datasets:
+        dataset = DATASETS.create(spec.kind, **spec.params)
+        items = dataset.items()[: config.limit] if config.limit else dataset.items()
+        for item in items:
+            _check_id(spec.name, item)
+        kind = _dataset_kind(items)
+        settings = _settings(config, kind)
+        for chain, severity, version in settings:
+            for seed in config.all_seeds():
+                cell = Cell(spec.name, kind, chain, severity, seed)
+                samples.extend(_sample(cell, item, version) for item in items)
+    runs = [_run(r) for r in restorer_runs(config)]
+    return Plan(config=config, samples=samples, runs=runs)
+
+
+def _dataset_kind(items: list[Item]) -> str:
+    if all(i.lq is None for i in items):
+        return "synthetic"
+    return "paired" if any(i.gt is not None for i in items) else "real"
+
+
+def _settings(config: RunConfig, kind: str) -> list[tuple[str, int, int]]:
+    if kind != "synthetic":
+        return [(NO_CHAIN, 0, 0)]
+    from degradations.chain import load_chain
+
+    return [
+        (spec.chain, severity, load_chain(spec.chain).version)
+        for spec in config.degradations
+        for severity in spec.severities
+    ]
+
+
+def _sample(cell: Cell, item: Item, chain_version: int) -> Sample:
+    source = item.gt if cell.dataset_kind == "synthetic" else item.lq
+    assert source is not None
+    gt_key = None
+    if item.gt is not None:
+        gt = {"stage": "gt", "source": file_hash(item.gt), "dataset": cell.dataset, "id": item.id}
+        gt_key = hash_value(gt)
+    lq_key = hash_value(
+        {
+            "stage": "lq",
+            "source": file_hash(source),
+            "gt": gt_key,
+            "cell": cell.parts(),
+            "chain_version": chain_version,
+            "id": item.id,
+        }
+    )
+    seed = image_seed(cell.seed, cell.dataset, item.id, cell.chain, cell.severity)
+    return Sample(cell, item.id, source, item.gt, lq_key, gt_key, seed)
+
+
+def _run(run: RestorerRun) -> Run:
+    cls = RESTORERS.get(run.name)
+    restorer = RESTORERS.create(run.name, **run.params)
+    files = restorer.weights_files()
+    return Run(
+        label=run.label,
+        name=run.name,
+        params=restorer.config(),
+        version=int(cls.version),
+        stochastic=bool(cls.stochastic),
+        weights={str(path): file_hash(path) for path in files},
+    )
+
+
+@functools.cache
+def file_hash(path: Path) -> str:
+    """sha256 of a file's bytes, computed once per process."""
+    return sha256_file(path)
+
+
+def _check_id(dataset: str, item: Item) -> None:
+    """Image ids become paths inside the run folder: refuse anything that could escape it."""
+    parts = PurePosixPath(item.id).parts
+    if not parts or PurePosixPath(item.id).is_absolute() or ".." in parts:
+        raise ValueError(f"dataset '{dataset}': image id '{item.id}' is not a safe relative path")

@@ -1,0 +1,369 @@
+"""The grid runner: degrade, restore, score, record; each phase cached and resumable.
+
+Phases run in order and each writes to disk: LQ images (shared by every restorer), restored
+images (one per restorer run and image), then each metric separately. Finished work is in the
+journal under its cache key, so a rerun computes only what is new, and a run killed at any
+moment resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.config import to_dict
+from bench.files import atomic_write_json, hash_value
+from bench.registry import METRICS, RESTORERS
+from bench.run import records, work
+from bench.run.config import MetricSpec, RunConfig
+from bench.run.journal import Journal, RunLock
+from bench.run.manifest import now, provenance
+from bench.run.plan import Cell, Plan, Run, Sample, make_plan
+from bench.run.sets import compute_set_metric, set_rows
+from reports.paths import gt_path, lq_path, output_path
+
+log = logging.getLogger("dr2bench.run")
+DEGRADE_CHUNK = 8
+
+
+class ConfigChangedError(RuntimeError):
+    """The output folder holds a run of another config and ``--resume`` was not given."""
+
+
+@dataclass
+class RunSummary:
+    """What a run did."""
+
+    run_dir: Path
+    computed: dict[str, int] = field(default_factory=dict)
+    rows: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A metric of the run, with what identifies its values."""
+
+    name: str
+    kind: str
+    reference: str
+    higher_is_better: bool
+    version: int
+    config: dict[str, Any]
+    params_json: str
+
+    def identity(self) -> dict[str, Any]:
+        return {"metric": self.name, "version": self.version, "config": self.config}
+
+
+def metric_info(spec: MetricSpec) -> MetricInfo:
+    instance = METRICS.create(spec.name, **spec.params)
+    cls = type(instance)
+    return MetricInfo(
+        name=spec.name,
+        kind=cls.kind,
+        reference=getattr(cls, "reference", "gt"),
+        higher_is_better=bool(cls.higher_is_better),
+        version=int(cls.version),
+        config=instance.config(),
+        params_json=json.dumps(spec.params, sort_keys=True),
+    )
+
+
+class Runner:
+    """Runs one config with one executor."""
+
+    def __init__(self, config: RunConfig, executor: Any, *, progress: bool = True) -> None:
+        self.config = config
+        self.executor = executor
+        self.progress = progress
+        self.dir = Path(config.output)
+        self.metrics = [metric_info(spec) for spec in config.metrics]
+        self.summary = RunSummary(self.dir)
+        self.set_references: dict[str, Any] = {}
+
+    # -- paths -------------------------------------------------------------------------------
+    def lq(self, s: Sample) -> Path:
+        return lq_path(self.dir, *s.cell.parts()[:2], s.cell.severity, s.cell.seed, s.image_id)
+
+    def gt(self, s: Sample) -> Path:
+        return gt_path(self.dir, s.cell.dataset, s.image_id)
+
+    def out(self, run: Run, s: Sample) -> Path:
+        c = s.cell
+        return output_path(self.dir, run.label, c.dataset, c.chain, c.severity, c.seed, s.image_id)
+
+    # -- driver ------------------------------------------------------------------------------
+    def run(self, *, resume: bool = False, dry_run: bool = False) -> RunSummary:
+        with RunLock(self.dir):
+            plan = make_plan(self.config)
+            self.journal = Journal(self.dir / "journal.jsonl")
+            try:
+                if dry_run:
+                    self._dry_run(plan)
+                    return self.summary
+                self._check_config(resume)
+                started = now()
+                self._attach_log()
+                self._degrade(plan)
+                self._restore(plan)
+                for metric in self.metrics:
+                    if metric.kind == "set":
+                        compute_set_metric(self, plan, metric)
+                    else:
+                        self._score(plan, metric)
+                self._write_outputs(plan, started)
+            finally:
+                self.journal.close()
+        return self.summary
+
+    def _check_config(self, resume: bool) -> None:
+        path = self.dir / "manifest.json"
+        if resume or not path.exists():
+            return
+        previous = json.loads(path.read_text()).get("config")
+        if previous != to_dict(self.config):
+            raise ConfigChangedError(
+                f"{self.dir} holds a run of a different config; pass --resume to extend it "
+                "(finished work is reused) or choose another output folder"
+            )
+
+    def _attach_log(self) -> None:
+        handler = logging.FileHandler(self.dir / "run.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.info("run %s started", self.config.name)
+
+    def _execute(
+        self, phase: str, fn: Any, units: list[tuple], *, cpu_bound: bool = False, images: int
+    ) -> None:
+        """Run units, journal each result as it arrives, show progress."""
+        self.summary.computed[phase] = self.summary.computed.get(phase, 0) + images
+        if not units:
+            return
+        from tqdm import tqdm
+
+        gpus = 1.0 if self.config.device.startswith("cuda") and not cpu_bound else 0.0
+        with tqdm(total=images, desc=phase, unit="img", disable=not self.progress) as bar:
+            for entries in self.executor.map(fn, units, cpu_bound=cpu_bound, gpus=gpus):
+                for entry in entries:
+                    for line in entry.pop("log", []):
+                        log.info("%s | %s", phase, line)
+                self.journal.append(entries)
+                for entry in entries:
+                    if entry.get("status") not in (None, "ok") or entry.get("error"):
+                        log.warning("%s %s: %s", phase, entry.get("status"), entry.get("error"))
+                bar.update(len(entries))
+
+    # -- phases ------------------------------------------------------------------------------
+    def _done(self, key: str, path: Path | None) -> bool:
+        entry = self.journal.get(key)
+        if entry is None:
+            return False
+        return entry.get("status") != "ok" or path is None or path.exists()
+
+    def _degrade(self, plan: Plan) -> None:
+        todo = [s for s in plan.samples if not self._done(s.lq_key, self.lq(s))]
+        items = [self._degrade_item(s) for s in todo]
+        units = [(items[i : i + DEGRADE_CHUNK],) for i in range(0, len(items), DEGRADE_CHUNK)]
+        self._execute("degrade", work.degrade_unit, units, cpu_bound=True, images=len(items))
+
+    def _degrade_item(self, s: Sample) -> dict[str, Any]:
+        synthetic = s.cell.dataset_kind == "synthetic"
+        c = s.cell
+        return {
+            "key": s.lq_key,
+            "source": str(s.source),
+            "gt": str(s.gt) if s.gt else None,
+            "lq_path": str(self.lq(s)),
+            "gt_path": str(self.gt(s)),
+            "chain": c.chain if synthetic else None,
+            "severity": c.severity,
+            "rng": [c.seed, c.dataset, s.image_id, c.chain, c.severity],
+        }
+
+    def _lq_ok(self, s: Sample) -> bool:
+        entry = self.journal.get(s.lq_key)
+        return entry is not None and entry["status"] == "ok"
+
+    def _restore(self, plan: Plan) -> None:
+        units, count = [], 0
+        for run in plan.runs:
+            todo = [
+                s
+                for s in plan.samples
+                if self._lq_ok(s) and not self._done(run.restore_key(s), self.out(run, s))
+            ]
+            params = json.dumps(run.params, sort_keys=True)
+            for batch in self._batches(run, todo):
+                items = [self._restore_item(run, s) for s in batch]
+                units.append((run.name, params, self.config.device, items))
+                count += len(items)
+        self._execute("restore", work.restore_unit, units, images=count)
+
+    def _restore_item(self, run: Run, s: Sample) -> dict[str, Any]:
+        return {
+            "key": run.restore_key(s),
+            "id": s.image_id,
+            "lq_path": str(self.lq(s)),
+            "out_path": str(self.out(run, s)),
+            "seed": s.image_seed,
+        }
+
+    def _batches(self, run: Run, samples: list[Sample]) -> list[list[Sample]]:
+        """Batches of ``batch_size`` within a cell, or whole cells for whole-set restorers."""
+        by_cell: dict[Cell, list[Sample]] = {}
+        for s in samples:
+            by_cell.setdefault(s.cell, []).append(s)
+        if RESTORERS.create(run.name, **run.params).whole_set:
+            return list(by_cell.values())
+        size = self.config.batch_size
+        return [
+            group[i : i + size] for group in by_cell.values() for i in range(0, len(group), size)
+        ]
+
+    def _out_ok(self, run: Run, s: Sample) -> bool:
+        entry = self.journal.get(run.restore_key(s))
+        return entry is not None and entry["status"] == "ok"
+
+    def score_key(self, metric: MetricInfo, run: Run, s: Sample) -> str | None:
+        """The cache key of a per-image metric value, or None where it does not apply."""
+        ref = self._ref_key(metric, s)
+        if metric.kind == "paired" and ref is None:
+            return None
+        return hash_value(metric.identity() | {"out": run.restore_key(s), "ref": ref})
+
+    def _ref_key(self, metric: MetricInfo, s: Sample) -> str | None:
+        if metric.kind != "paired":
+            return None
+        return s.lq_key if metric.reference == "input" else s.gt_key
+
+    def _ref_path(self, metric: MetricInfo, s: Sample) -> str | None:
+        if metric.kind != "paired":
+            return None
+        return str(self.lq(s) if metric.reference == "input" else self.gt(s))
+
+    def _score(self, plan: Plan, metric: MetricInfo) -> None:
+        items = []
+        for run in plan.runs:
+            for s in plan.samples:
+                key = self.score_key(metric, run, s)
+                if key is None or key in self.journal or not self._out_ok(run, s):
+                    continue
+                items.append(
+                    {
+                        "key": key,
+                        "out_path": str(self.out(run, s)),
+                        "ref_path": self._ref_path(metric, s),
+                    }
+                )
+        size = self.config.batch_size
+        units = [
+            (metric.name, metric.params_json, self.config.device, items[i : i + size])
+            for i in range(0, len(items), size)
+        ]
+        self._execute(f"score {metric.name}", work.score_unit, units, images=len(items))
+
+    def _write_outputs(self, plan: Plan, started: str) -> None:
+        rows, timings = [], []
+        for run in plan.runs:
+            for s in plan.samples:
+                lq, out = self.journal.get(s.lq_key), self.journal.get(run.restore_key(s))
+                scores = {
+                    m.name: self._score_entry(m, run, s) for m in self.metrics if m.kind != "set"
+                }
+                rows.append(records.record_row(s, run, lq, out, scores))
+                timings.append(records.timing_row(s, run, lq, out))
+        sets = set_rows(self, plan)
+        records.write_table(self.dir / "records.parquet", rows, records.KEY_COLUMNS)
+        records.write_table(self.dir / "timings.parquet", timings, records.KEY_COLUMNS)
+        records.write_table(
+            self.dir / "sets.parquet", sets, records.SET_KEY_COLUMNS, columns=records.SET_COLUMNS
+        )
+        self.summary.rows = len(rows)
+        for row in rows:
+            if row["status"] != "ok":
+                self.summary.failures[row["status"]] = (
+                    self.summary.failures.get(row["status"], 0) + 1
+                )
+        self._write_manifest(plan, started)
+        self._prune_images()
+        log.info("run finished: %d rows, %d failed", len(rows), self.summary.failed)
+
+    def _score_entry(self, metric: MetricInfo, run: Run, s: Sample) -> dict | None:
+        key = self.score_key(metric, run, s)
+        return None if key is None else self.journal.get(key)
+
+    def _write_manifest(self, plan: Plan, started: str) -> None:
+        manifest = {
+            "name": self.config.name,
+            "config": to_dict(self.config),
+            "seeds": list(self.config.all_seeds()),
+            "started": started,
+            "finished": now(),
+            **provenance(),
+            "metrics": {
+                m.name: {
+                    "kind": m.kind,
+                    "reference": m.reference,
+                    "version": m.version,
+                    "higher_is_better": m.higher_is_better,
+                    "config": m.config,
+                }
+                for m in self.metrics
+            },
+            "restorers": {
+                r.label: {
+                    "name": r.name,
+                    "version": r.version,
+                    "params": r.params,
+                    "weights": r.weights,
+                }
+                for r in plan.runs
+            },
+            "failures": {"count": self.summary.failed, "by_status": self.summary.failures},
+            "images": {"lq": len({s.lq_key for s in plan.samples})},
+        }
+        atomic_write_json(self.dir / "manifest.json", manifest)
+
+    def _prune_images(self) -> None:
+        keep = self.config.keep_images
+        images = self.dir / "images"
+        doomed: Iterable[Path] = {
+            "all": [],
+            "outputs": [images / "lq", images / "gt"],
+            "none": [images],
+        }[keep]
+        for path in doomed:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _dry_run(self, plan: Plan) -> None:
+        cells = sorted({s.cell for s in plan.samples}, key=lambda c: c.parts())
+        print(f"run '{self.config.name}' -> {self.dir}")
+        for cell in cells:
+            count = sum(1 for s in plan.samples if s.cell == cell)
+            print(f"  cell {'/'.join(cell.parts())} ({cell.dataset_kind}): {count} images")
+        print(f"  restorers: {', '.join(r.label for r in plan.runs)}")
+        print(f"  metrics: {', '.join(m.name for m in self.metrics) or 'none'}")
+        lq_done = sum(1 for s in plan.samples if self._done(s.lq_key, self.lq(s)))
+        pairs = [(r, s) for r in plan.runs for s in plan.samples]
+        out_done = sum(1 for r, s in pairs if self._done(r.restore_key(s), self.out(r, s)))
+        print(f"  degrade: {lq_done}/{len(plan.samples)} cached")
+        print(f"  restore: {out_done}/{len(pairs)} cached")
+        for metric in self.metrics:
+            if metric.kind == "set":
+                continue
+            keys = [k for r, s in pairs if (k := self.score_key(metric, r, s))]
+            print(
+                f"  score {metric.name}: {sum(k in self.journal for k in keys)}/{len(keys)} cached"
+            )

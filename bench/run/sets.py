@@ -1,0 +1,187 @@
+"""Set-level metrics (FID, KID) in a run: features per image, then one value per cell.
+
+Features are cached per image (``cache/features/<metric>/<key>.npy``), so adding a restorer
+extracts features only for its outputs. The reference set of a cell is the metric's configured
+reference (a folder or a statistics file) if it has one, else the ground truth of the dataset.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bench.files import hash_value
+from bench.registry import METRICS
+from bench.run import records, work
+
+if TYPE_CHECKING:
+    from bench.run.plan import Cell, Plan, Run, Sample
+    from bench.run.runner import MetricInfo, Runner
+
+
+def feature_key(metric: MetricInfo, image_key: str) -> str:
+    return hash_value(metric.identity() | {"image": image_key})
+
+
+def feature_path(runner: Runner, metric: MetricInfo, key: str) -> Path:
+    return runner.dir / "cache" / "features" / metric.name / f"{key}.npy"
+
+
+def _groups(runner: Runner, plan: Plan) -> dict[tuple[Cell, str], list[tuple[Run, Sample]]]:
+    groups: dict[tuple[Cell, str], list[tuple[Run, Sample]]] = {}
+    for run in plan.runs:
+        for s in plan.samples:
+            groups.setdefault((s.cell, run.label), []).append((run, s))
+    return groups
+
+
+def compute_set_metric(runner: Runner, plan: Plan, metric: MetricInfo) -> None:
+    """Extract the missing features, then compute the value of every cell not yet computed."""
+    instance = METRICS.create(metric.name, **_params(metric))
+    configured = _configured_reference(instance)
+    runner.set_references[metric.name] = configured
+    wanted: dict[str, str] = {}  # feature key -> image path
+    if configured is None:
+        for s in plan.samples:
+            if s.gt_key and (runner.journal.get(s.lq_key) or {}).get("status") == "ok":
+                wanted[feature_key(metric, s.gt_key)] = str(runner.gt(s))
+    for run in plan.runs:
+        for s in plan.samples:
+            if runner._out_ok(run, s):
+                wanted[feature_key(metric, run.restore_key(s))] = str(runner.out(run, s))
+    items = [
+        {"key": k, "path": p, "feature_path": str(feature_path(runner, metric, k))}
+        for k, p in wanted.items()
+        if not runner._done(k, feature_path(runner, metric, k))
+    ]
+    size = runner.config.batch_size
+    units = [
+        (metric.name, metric.params_json, runner.config.device, items[i : i + size])
+        for i in range(0, len(items), size)
+    ]
+    runner._execute(f"features {metric.name}", work.features_unit, units, images=len(items))
+    entries = []
+    for (cell, label), members in _groups(runner, plan).items():
+        key = set_key(runner, metric, cell, label, members, configured)
+        if key in runner.journal:
+            continue
+        entries.append(_value(runner, instance, metric, key, members, configured))
+    runner.journal.append(entries)
+
+
+def _configured_reference(instance: Any) -> Any:
+    """The metric's own reference (statistics or features), or None to use the ground truth."""
+    getter = getattr(instance, "configured_reference", None)
+    return getter() if getter is not None else None
+
+
+def _params(metric: MetricInfo) -> dict[str, Any]:
+    import json
+
+    return json.loads(metric.params_json)
+
+
+def _feature_keys(
+    runner: Runner, metric: MetricInfo, members: list[tuple[Run, Sample]]
+) -> list[str]:
+    keys = []
+    for run, s in members:
+        key = feature_key(metric, run.restore_key(s))
+        if (runner.journal.get(key) or {}).get("status") == "ok":
+            keys.append(key)
+    return keys
+
+
+def _reference_keys(
+    runner: Runner, metric: MetricInfo, members: list[tuple[Run, Sample]]
+) -> list[str]:
+    keys = []
+    for _, s in members:
+        if s.gt_key:
+            key = feature_key(metric, s.gt_key)
+            if (runner.journal.get(key) or {}).get("status") == "ok":
+                keys.append(key)
+    return keys
+
+
+def set_key(
+    runner: Runner,
+    metric: MetricInfo,
+    cell: Cell,
+    label: str,
+    members: list[tuple[Run, Sample]],
+    configured: Any,
+) -> str:
+    reference = "configured" if configured is not None else _reference_keys(runner, metric, members)
+    return hash_value(
+        metric.identity()
+        | {
+            "cell": cell.parts(),
+            "restorer": label,
+            "features": _feature_keys(runner, metric, members),
+            "reference": reference,
+        }
+    )
+
+
+def _value(
+    runner: Runner,
+    instance: Any,
+    metric: MetricInfo,
+    key: str,
+    members: list[tuple[Run, Sample]],
+    configured: Any,
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"k": key, "kind": "set", "config": metric.config}
+    features = _load(runner, metric, _feature_keys(runner, metric, members))
+    reference = configured
+    if reference is None:
+        reference = _load(runner, metric, _reference_keys(runner, metric, members))
+        if len(reference) == 0:
+            return entry | {
+                "status": "failed",
+                "value": None,
+                "n": len(features),
+                "error": "no reference set: this dataset has no ground truth; give "
+                f"the metric a reference (metrics: {{name: {metric.name}, "
+                "params: {reference: PATH}}})",
+            }
+    try:
+        result = instance.value(features, reference)
+    except Exception as exc:  # too few images, singular covariance, ...
+        return entry | {
+            "status": "failed",
+            "value": None,
+            "n": len(features),
+            "error": f"{type(exc).__name__}: {exc}",
+        }
+    value = float(result.value)
+    return entry | {
+        "status": "ok",
+        "value": value if np.isfinite(value) else None,
+        "n": int(result.n),
+        "extra": result.extra,
+        "error": None,
+    }
+
+
+def _load(runner: Runner, metric: MetricInfo, keys: list[str]) -> np.ndarray:
+    rows = [np.load(feature_path(runner, metric, k), allow_pickle=False) for k in keys]
+    return np.stack(rows) if rows else np.zeros((0, 0))
+
+
+def set_rows(runner: Runner, plan: Plan) -> list[dict[str, Any]]:
+    """The rows of sets.parquet."""
+    rows = []
+    for metric in runner.metrics:
+        if metric.kind != "set":
+            continue
+        configured = runner.set_references.get(metric.name)
+        for (cell, label), members in _groups(runner, plan).items():
+            entry = runner.journal.get(set_key(runner, metric, cell, label, members, configured))
+            if entry is None:
+                entry = {"status": "missing", "error": "not computed"}
+            rows.append(records.set_row(cell, members[0][0], metric.name, entry))
+    return rows

@@ -1,0 +1,240 @@
+"""The units of work of a run, as plain functions an executor can ship anywhere.
+
+Each function takes JSON-like arguments, writes its images atomically into the run folder and
+returns journal entries; it never raises for a bad image or a failing plugin: the failure becomes
+an entry with ``status`` and ``error``, so one bad input never stops a run.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.contracts import Unavailable
+from bench.images import read_image, write_png
+from bench.registry import METRICS, RESTORERS
+
+OUTPUT_TOLERANCE = 1e-3  # outputs may leave [0, 1] by this much (then clipped); more is a failure
+
+
+@functools.cache
+def plugin(kind: str, name: str, params_json: str, device: str) -> Any:
+    """A plugin instance, loaded once per process and device."""
+    import json
+
+    registry = RESTORERS if kind == "restorer" else METRICS
+    instance = registry.create(name, **json.loads(params_json))
+    instance.load(device)
+    return instance
+
+
+def _error(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, Unavailable) else text
+
+
+def degrade_unit(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Make the LQ (and canonical GT) image of each item.
+
+    Item keys: ``key``, ``source``, ``gt`` (or None), ``lq_path``, ``gt_path``, ``chain``
+    (None for no degradation), ``severity`` and ``rng`` (the arguments of ``image_rng``).
+    """
+    entries = []
+    for item in items:
+        start = time.perf_counter()
+        try:
+            steps = _degrade(item)
+            entry = {"status": "ok", "steps": steps}
+        except Exception as exc:  # one bad image must not stop the run
+            entry = {"status": "failed", "error": _error(exc), "steps": []}
+        entry |= {"k": item["key"], "kind": "lq", "time": time.perf_counter() - start}
+        entries.append(entry)
+    return entries
+
+
+def _degrade(item: dict[str, Any]) -> list[dict[str, Any]]:
+    gt = read_image(item["gt"]) if item["gt"] else None
+    if item["chain"] is None:
+        lq, steps = read_image(item["source"]), []
+        if gt is not None and lq.shape != gt.shape:
+            lq = _resize(lq, gt.shape[1], gt.shape[0])
+    else:
+        from degradations.chain import image_rng, load_chain
+
+        chain = load_chain(item["chain"])
+        steps = chain.sample(image_rng(*item["rng"]), item["severity"])
+        lq = chain.apply(gt, steps)
+    if gt is not None and not Path(item["gt_path"]).exists():
+        write_png(item["gt_path"], gt)
+    write_png(item["lq_path"], lq)
+    return steps
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bicubic resize to the GT size, as the CelebA-Test protocol resizes LQ inputs."""
+    import cv2
+
+    return np.clip(cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+
+
+def restore_unit(
+    name: str, params_json: str, device: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Restore a batch of LQ images.
+
+    Item keys: ``key``, ``id`` (image id), ``lq_path``, ``out_path``, ``seed``. Entries carry the
+    restorer's log lines (an external program's output) under ``log`` on the first entry.
+    """
+    start = time.perf_counter()
+    try:
+        restorer = plugin("restorer", name, params_json, device)
+    except Exception as exc:
+        status = "unavailable" if isinstance(exc, Unavailable) else "failed"
+        return [_restored(item, status, _error(exc), 0.0) for item in items]
+    load_time = time.perf_counter() - start
+    results = _restore_batch(restorer, items, device)
+    if len(items) > 1 and all(status == "failed" for status, _, _ in results):
+        # the whole batch failed: retry one by one to isolate the bad image(s)
+        results = [_restore_batch(restorer, [item], device)[0] for item in items]
+    share = load_time / len(items)
+    entries = [
+        _restored(item, s, e, t + share) for item, (s, e, t) in zip(items, results, strict=True)
+    ]
+    log_lines = restorer.take_log()
+    if log_lines and entries:
+        entries[0]["log"] = log_lines
+    return entries
+
+
+def _restore_batch(restorer: Any, items: list[dict[str, Any]], device: str) -> list[tuple]:
+    from bench.contracts import RestoreFailures
+    from bench.images import to_numpy, to_tensor
+
+    start = time.perf_counter()
+    failures: dict[int, str] = {}
+    try:
+        images = [read_image(item["lq_path"]) for item in items]
+        if len({image.shape for image in images}) > 1:
+            raise ValueError("images of different sizes in one batch")
+        batch = to_tensor(images, device)
+        seeds = [item["seed"] for item in items]
+        try:
+            output = restorer.restore_batch(batch, seeds, [item["id"] for item in items])
+        except RestoreFailures as partial:
+            output, failures = partial.output, partial.failures
+        checked = [_check_output(output, batch, i) for i in range(len(items))]
+    except Exception as exc:
+        message = _error(exc) if len(items) == 1 else f"batch failed: {_error(exc)}"
+        return [("failed", message, 0.0)] * len(items)
+    per_image = (time.perf_counter() - start) / len(items)
+    results = []
+    for index, (item, (image, problem)) in enumerate(zip(items, checked, strict=True)):
+        problem = failures.get(index, problem)
+        if problem:
+            results.append(("failed", problem, per_image))
+            continue
+        write_png(item["out_path"], to_numpy(image[None])[0])
+        results.append(("ok", None, per_image))
+    return results
+
+
+def _check_output(output: Any, batch: Any, index: int) -> tuple[Any, str | None]:
+    import torch
+
+    if not isinstance(output, torch.Tensor):
+        return None, f"restorer returned {type(output).__name__}, not a tensor"
+    if output.shape != batch.shape:
+        return (
+            None,
+            f"restorer output has shape {tuple(output.shape)}, expected {tuple(batch.shape)}",
+        )
+    if not output.dtype.is_floating_point:
+        return None, f"restorer output has dtype {output.dtype}, expected a float tensor"
+    image = output[index].detach().float()
+    if not torch.isfinite(image).all():
+        return None, "restorer output contains NaN or Inf"
+    low, high = float(image.min()), float(image.max())
+    if low < -OUTPUT_TOLERANCE or high > 1 + OUTPUT_TOLERANCE:
+        return None, f"restorer output range [{low:.3g}, {high:.3g}] is outside [0, 1]"
+    return image.clamp(0.0, 1.0), None
+
+
+def _restored(item: dict[str, Any], status: str, error: str | None, seconds: float) -> dict:
+    return {"k": item["key"], "kind": "out", "status": status, "error": error, "time": seconds}
+
+
+def score_unit(
+    name: str, params_json: str, device: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Score a batch with a paired or no-reference metric.
+
+    Item keys: ``key``, ``out_path`` and ``ref_path`` (None for no-reference metrics).
+    """
+    try:
+        metric = plugin("metric", name, params_json, device)
+        images = [read_image(item["out_path"]) for item in items]
+        refs = [read_image(item["ref_path"]) for item in items if item.get("ref_path")]
+        scores = _score(metric, images, refs)
+    except Exception as exc:
+        if len(items) > 1 and not isinstance(exc, Unavailable):
+            return [
+                entry for item in items for entry in score_unit(name, params_json, device, [item])
+            ]
+        error = _error(exc)
+        return [{"k": i["key"], "kind": "score", "value": None, "error": error} for i in items]
+    return [
+        {"k": item["key"], "kind": "score", "value": _finite(value), "error": error}
+        for item, value, error in zip(items, scores.values, scores.errors, strict=True)
+    ]
+
+
+def _score(metric: Any, images: list[np.ndarray], refs: list[np.ndarray]) -> Any:
+    from bench.images import to_tensor
+
+    if len({image.shape for image in images + refs}) > 1:
+        raise ValueError("output and reference images differ in size")
+    pred = to_tensor(images)
+    if metric.kind == "paired":
+        return metric.score(pred, to_tensor(refs))
+    return metric.score(pred)
+
+
+def features_unit(
+    name: str, params_json: str, device: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Features for a set metric; item keys: ``key``, ``path`` (image), ``feature_path`` (.npy)."""
+    from bench.files import atomic_write_bytes
+    from bench.images import to_tensor
+
+    try:
+        metric = plugin("metric", name, params_json, device)
+        images = [read_image(item["path"]) for item in items]
+        if len({image.shape for image in images}) > 1:
+            raise ValueError("images of different sizes in one batch")
+        features = np.asarray(metric.features(to_tensor(images)), dtype=np.float64)
+    except Exception as exc:
+        if len(items) > 1 and not isinstance(exc, Unavailable):
+            return [e for item in items for e in features_unit(name, params_json, device, [item])]
+        return [
+            {"k": i["key"], "kind": "feat", "status": "failed", "error": _error(exc)} for i in items
+        ]
+    for item, row in zip(items, features, strict=True):
+        atomic_write_bytes(item["feature_path"], _npy_bytes(row))
+    return [{"k": item["key"], "kind": "feat", "status": "ok", "error": None} for item in items]
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None

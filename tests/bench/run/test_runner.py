@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import runner_plugins
+
+from bench.cli import main
+from bench.config import ConfigError
+from bench.images import read_image
+from bench.run.config import load_run_config
+from bench.run.executors import LocalExecutor
+from bench.run.runner import ConfigChangedError, Runner
+
+
+def run(config_path, **kwargs):
+    config = load_run_config(config_path)
+    return Runner(config, LocalExecutor(), progress=False).run(**kwargs)
+
+
+def records(summary) -> pd.DataFrame:
+    return pd.read_parquet(summary.run_dir / "records.parquet")
+
+
+def test_small_grid_end_to_end(make_config, data):
+    summary = run(make_config())
+    frame = records(summary)
+    assert len(frame) == (6 + 3) * 2 == summary.rows
+    assert set(frame["restorer"]) == {"test_darken", "test_noisy"}
+    assert set(frame["dataset_kind"]) == {"paired", "real"}
+    assert (frame["status"] == "ok").all()
+    # the paired metric equals a direct computation from the files
+    row = frame[(frame.restorer == "test_darken") & (frame.image_id == "img1.png")].iloc[0]
+    out = read_image(summary.run_dir / "images/outputs/test_darken/pairs/none/0/0/img1.png")
+    gt = read_image(data / "paired/gt/img1.png")
+    lq = read_image(data / "paired/lq/img1.png")
+    assert np.allclose(out, np.rint(lq * 0.5 * 255) / 255, atol=1e-6)
+    assert row["test_mae"] == pytest.approx(np.abs(out - gt).mean(), abs=1e-6)
+    # a paired metric does not apply to a real set: NaN, and no error recorded
+    real = frame[frame.dataset == "real"]
+    assert real["test_mae"].isna().all()
+    assert (real["metric_errors"] == "{}").all()
+    assert real["test_brightness"].notna().all()
+    assert set(real["image_id"]) == {"sub/r0.png", "sub/r1.png", "sub/r2.png"}
+    manifest = json.loads((summary.run_dir / "manifest.json").read_text())
+    assert manifest["metrics"]["test_mae"]["higher_is_better"] is False
+    assert manifest["restorers"]["test_noisy"]["name"] == "test_noisy"
+    assert manifest["packages"]["numpy"]
+    timings = pd.read_parquet(summary.run_dir / "timings.parquet")
+    assert len(timings) == len(frame) and (timings["time_restore_s"] >= 0).all()
+
+
+def test_rerun_computes_nothing_and_writes_same_bytes(make_config, capsys):
+    path = make_config()
+    first = run(path)
+    before = (first.run_dir / "records.parquet").read_bytes()
+    assert main(["run", str(path), "--quiet"]) == 0
+    assert "nothing new to compute" in capsys.readouterr().out
+    assert (first.run_dir / "records.parquet").read_bytes() == before
+
+
+def test_adding_a_metric_computes_only_that_metric(make_config):
+    run(make_config())
+    loads_before = runner_plugins.MeanAbsError.loads
+    summary = run(
+        make_config(metrics=["test_mae", "test_brightness", "test_input_mae"]), resume=True
+    )
+    assert summary.computed.get("degrade", 0) == 0
+    assert summary.computed.get("restore", 0) == 0
+    assert summary.computed["score test_input_mae"] == 18
+    assert summary.computed["score test_mae"] == 0
+    assert runner_plugins.MeanAbsError.loads == loads_before  # the old metric never reloaded
+    assert runner_plugins.InputDistance.loads == 1
+    assert records(summary)["test_input_mae"].notna().all()
+
+
+def test_changed_config_needs_resume(make_config):
+    run(make_config())
+    with pytest.raises(ConfigChangedError, match="--resume"):
+        run(make_config(metrics=["test_mae"]))
+
+
+def test_adding_a_restorer_reuses_the_rest(make_config):
+    run(make_config())
+    summary = run(
+        make_config(
+            restorers=[
+                "test_darken",
+                "test_noisy",
+                {"name": "test_darken", "grid": {"factor": [0.25, 1.0]}},
+            ]
+        ),
+        resume=True,
+    )
+    assert summary.computed["restore"] == 18
+    assert set(records(summary)["restorer"]) == {
+        "test_darken",
+        "test_noisy",
+        "test_darken[factor=0.25]",
+        "test_darken[factor=1.0]",
+    }
+
+
+def test_failures_are_isolated_and_recorded(make_config):
+    summary = run(make_config(restorers=["test_picky", "test_broken", "test_darken"]))
+    frame = records(summary).set_index(["restorer", "dataset", "image_id"]).sort_index()
+    assert frame.loc[("test_picky", "pairs", "img2.png"), "status"] == "failed"
+    assert "too bright" in frame.loc[("test_picky", "pairs", "img2.png"), "error"]
+    assert "NaN" in frame.loc[("test_picky", "pairs", "img4.png"), "error"]
+    assert frame.loc[("test_picky", "pairs", "img0.png"), "status"] == "ok"
+    assert (frame.loc["test_broken", "status"] == "failed").all()
+    assert (frame.loc["test_darken", "status"] == "ok").all()
+    assert summary.failures == {"failed": 2 + 9}
+
+
+def test_cli_exit_code_and_summary(make_config, capsys):
+    code = main(["run", str(make_config(restorers=["test_broken"])), "--quiet"])
+    assert code == 1
+    assert "9 rows did not succeed (9 failed)" in capsys.readouterr().out
+
+
+def test_stochastic_restorer_is_seeded_per_image(make_config, tmp_path):
+    a = records(run(make_config(restorers=["test_noisy"], batch_size=1)))
+    b = records(
+        run(make_config(restorers=["test_noisy"], batch_size=5, output=str(tmp_path / "other")))
+    )
+    assert a["test_brightness"].tolist() == b["test_brightness"].tolist()
+    seeds = records(
+        run(make_config(restorers=["test_noisy"], seeds=[0, 1], output=str(tmp_path / "seeds")))
+    )
+    by_seed = seeds.pivot_table(
+        index=["dataset", "image_id"], columns="seed", values="test_brightness"
+    )
+    assert (by_seed[0] != by_seed[1]).all()
+
+
+def test_set_metric_per_cell(make_config):
+    summary = run(make_config(metrics=["test_meangap"]))
+    sets = pd.read_parquet(summary.run_dir / "sets.parquet")
+    pairs = sets[sets.dataset == "pairs"].set_index("restorer")
+    assert pairs.loc["test_darken", "status"] == "ok" and pairs.loc["test_darken", "n"] == 6
+    out = np.stack(
+        [
+            read_image(p).mean(axis=(0, 1))
+            for p in sorted((summary.run_dir / "images/outputs/test_darken/pairs").rglob("*.png"))
+        ]
+    )
+    gt = np.stack(
+        [
+            read_image(p).mean(axis=(0, 1))
+            for p in sorted((summary.run_dir / "images/gt/pairs").rglob("*.png"))
+        ]
+    )
+    expected = np.abs(out.mean(axis=0) - gt.mean(axis=0)).sum()
+    assert pairs.loc["test_darken", "value"] == pytest.approx(expected, rel=1e-5)
+    real = sets[sets.dataset == "real"]
+    assert (real["status"] == "failed").all() and real["error"].str.contains("no reference").all()
+
+
+def test_dry_run_prints_grid_and_cache(make_config, capsys):
+    path = make_config()
+    assert main(["run", str(path), "--dry-run", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "cell pairs/none/0/0 (paired): 6 images" in out
+    assert "restore: 0/18 cached" in out
+    run(path)
+    main(["run", str(path), "--dry-run"])
+    assert "restore: 18/18 cached" in capsys.readouterr().out
+
+
+def test_keep_images_none(make_config):
+    summary = run(make_config(keep_images="none"))
+    assert not (summary.run_dir / "images").exists()
+    assert len(records(summary)) == 18
+
+
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        ({"metircs": []}, "unknown key 'metircs'; did you mean 'metrics'"),
+        ({"restorers": ["test_darkn"]}, "restorers\\[0\\].*did you mean 'test_darken'"),
+        ({"restorers": [{"name": "test_darken", "params": {"factr": 1}}]}, "did you mean 'factor'"),
+        ({"restorers": [{"name": "test_darken", "label": "../x"}]}, "cannot be used as a name"),
+        ({"restorers": ["test_darken", "test_darken"]}, "appears twice"),
+    ],
+)
+def test_config_errors(make_config, overrides, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        load_run_config(make_config(**overrides))
