@@ -1,0 +1,46 @@
+"""Named UNet configurations for the small demo diffusion models trained on CelebA crops."""
+
+from __future__ import annotations
+
+from dr2.unet import UNetConfig
+
+PRESETS: dict[str, UNetConfig] = {
+    # ~1.9 M parameters at 64x64: 4 levels (64, 32, 16, 8), attention at 16 and 8.
+    "demo64": UNetConfig(
+        image_size=64,
+        model_channels=32,
+        num_res_blocks=1,
+        channel_mult=(1, 2, 2, 2),
+        attention_resolutions=(16, 8),
+        num_head_channels=32,
+        use_scale_shift_norm=True,
+        resblock_updown=True,
+        learn_sigma=False,
+        out_channels=3,
+    ),
+    # ~1.4 M parameters at 32x32: 3 levels (32, 16, 8), attention at 16 and 8.
+    "demo32": UNetConfig(
+        image_size=32,
+        model_channels=32,
+        num_res_blocks=1,
+        channel_mult=(1, 2, 2),
+        attention_resolutions=(16, 8),
+        num_head_channels=32,
+        use_scale_shift_norm=True,
+        resblock_updown=True,
+        learn_sigma=False,
+        out_channels=3,
+    ),
+}
+
+
+def preset(name: str, image_size: int | None = None, learn_sigma: bool = False) -> UNetConfig:
+    """The preset ``name``, optionally at another size or with learned-range variance."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown UNet preset {name!r}; known: {', '.join(sorted(PRESETS))}")
+    base = PRESETS[name].to_dict()
+    if image_size is not None:
+        base["image_size"] = image_size
+    base["learn_sigma"] = learn_sigma
+    base["out_channels"] = base["in_channels"] * (2 if learn_sigma else 1)
+    return UNetConfig.from_dict(base)
