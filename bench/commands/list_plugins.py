@@ -35,11 +35,18 @@ def describe(registry: Registry) -> list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     rows = describe(REGISTRIES[args.kind])
+    if args.kind == "degradations":
+        from degradations.catalog import table_lines, with_ladders  # ladders and chains; no torch
+
+        rows = with_ladders(rows)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
         print(f"no {args.kind} registered")
+        return 0
+    if args.kind == "degradations":
+        print("\n".join(table_lines(rows)))
         return 0
     width = max(len(row["name"]) for row in rows)
     for row in rows:
