@@ -48,7 +48,8 @@ def main() -> int:
         pixels = 255 - np.asarray(Image.open(path).convert("RGB"))
         image = Image.fromarray(pixels)
         if args.scale != 1:
-            image = image.resize((image.width * args.scale, image.height * args.scale))
+            size = (image.width * args.scale, image.height * args.scale)
+            image = image.resize(size, Image.Resampling.NEAREST)
         image.save(target)
         print(f"processed {stem}", flush=True)
     return args.exit
