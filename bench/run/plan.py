@@ -102,10 +102,10 @@ def make_plan(config: RunConfig) -> Plan:
             _check_id(spec.name, item)
         kind = _dataset_kind(items)
         settings = _settings(config, kind)
-        for chain, severity, version in settings:
+        for chain, severity, chain_identity in settings:
             for seed in config.all_seeds():
                 cell = Cell(spec.name, kind, chain, severity, seed)
-                samples.extend(_sample(cell, item, version) for item in items)
+                samples.extend(_sample(cell, item, chain_identity) for item in items)
     runs = [_run(r) for r in restorer_runs(config)]
     return Plan(config=config, samples=samples, runs=runs)
 
@@ -116,19 +116,20 @@ def _dataset_kind(items: list[Item]) -> str:
     return "paired" if any(i.gt is not None for i in items) else "real"
 
 
-def _settings(config: RunConfig, kind: str) -> list[tuple[str, int, int]]:
+def _settings(config: RunConfig, kind: str) -> list[tuple[str, int, str]]:
     if kind != "synthetic":
-        return [(NO_CHAIN, 0, 0)]
+        return [(NO_CHAIN, 0, "")]
     from degradations.chain import load_chain
 
-    return [
-        (spec.chain, severity, load_chain(spec.chain).version)
-        for spec in config.degradations
-        for severity in spec.severities
-    ]
+    settings = []
+    for spec in config.degradations:
+        chain = load_chain(spec.chain)
+        identity = f"{chain.version}:{chain.definition_hash()}"
+        settings += [(spec.chain, severity, identity) for severity in spec.severities]
+    return settings
 
 
-def _sample(cell: Cell, item: Item, chain_version: int) -> Sample:
+def _sample(cell: Cell, item: Item, chain_identity: str) -> Sample:
     source = item.gt if cell.dataset_kind == "synthetic" else item.lq
     assert source is not None
     gt_key = None
@@ -141,7 +142,7 @@ def _sample(cell: Cell, item: Item, chain_version: int) -> Sample:
             "source": file_hash(source),
             "gt": gt_key,
             "cell": cell.parts(),
-            "chain_version": chain_version,
+            "chain": chain_identity,
             "id": item.id,
         }
     )
