@@ -86,6 +86,10 @@ class CommandRestorer(Restorer):
         work_dir: Path | None = None
 
         def __post_init__(self) -> None:
+            try:
+                shlex.split(self.command)
+            except ValueError as exc:
+                raise ValueError(f"command {self.command!r} cannot be split: {exc}") from exc
             names = _fields(self.command, "command")
             if not {"input", "output"} <= names or not names <= COMMAND_FIELDS:
                 raise ValueError(

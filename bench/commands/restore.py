@@ -191,11 +191,14 @@ def _restore(restorer: Any, batch: _Pending, args: argparse.Namespace) -> dict[s
         for image_id, image in zip(batch.ids, batch.images, strict=True):
             failures |= _restore(restorer, _Pending([image_id], [image]), args)
         return failures
+    shape = tuple(getattr(output, "shape", ()))
+    if len(shape) != 4 or shape[:2] != (len(batch.ids), 3):
+        return dict.fromkeys(batch.ids, f"restorer returned shape {shape}, expected N x 3 x H x W")
     failures = {batch.ids[index]: reason for index, reason in failed.items()}
     for index, (image_id, image) in enumerate(zip(batch.ids, to_numpy(output), strict=True)):
         if index in failed:
             continue
-        problem = _check(image, batch.images[index].shape)
+        problem = _check(image)
         if problem:
             failures[image_id] = problem
         else:
@@ -203,12 +206,13 @@ def _restore(restorer: Any, batch: _Pending, args: argparse.Namespace) -> dict[s
     return failures
 
 
-def _check(image: Any, shape: tuple[int, ...]) -> str | None:
-    """Why a restored image cannot be written, or ``None``; slight overshoot is clipped later."""
+def _check(image: Any) -> str | None:
+    """Why a restored image cannot be written, or ``None``; slight overshoot is clipped later.
+
+    Its size may differ from the input's (``identity`` with ``size`` set upsamples).
+    """
     import numpy as np
 
-    if image.shape != shape:
-        return f"restorer returned an image of shape {image.shape}, expected {shape}"
     if not np.isfinite(image).all():
         return "restorer output contains NaN or Inf"
     low, high = float(image.min()), float(image.max())

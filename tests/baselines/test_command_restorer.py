@@ -134,6 +134,7 @@ def test_work_dir_keeps_inputs_outputs_and_log(images, tmp_path):
         ({"command": "prog -i {input}"}, "must use {input} and {output}"),
         ({"command": "prog {input} {output} {gpu}"}, r"got \['gpu', 'input', 'output'\]"),
         ({"command": "prog {input} {output", "timeout_s": 1}, "malformed"),
+        ({"command": "prog '{input} {output}"}, "cannot be split: No closing quotation"),
         ({"command": "p {input} {output}", "output_pattern": "x.png"}, "must use {stem}"),
         ({"command": "p {input} {output}", "output_pattern": "../{stem}.png"}, "inside"),
         ({"command": "p {input} {output}", "timeout_s": 0}, "timeout_s must be positive"),

@@ -12,6 +12,7 @@ import pytest
 from bench.cli import main
 from bench.commands.restore import image_seed, parse_settings
 from bench.config import ConfigError
+from bench.contracts import Restorer
 from bench.images import read_image, write_png
 from bench.registry import RESTORERS
 
@@ -47,6 +48,14 @@ def test_identity_writes_the_inputs_byte_stable(faces, tmp_path, capsys):
     assert report["images"] == 4 and report["restored"] == 4 and report["failures"] == {}
     assert report["params"] == {"size": None}
     assert "restored 4 of 4 images" in capsys.readouterr().out
+
+
+def test_identity_with_an_output_size(faces, tmp_path):
+    out = tmp_path / "out"
+    assert main(["restore", "--restorer", "identity", "--set", "size=96", "--input", str(faces),
+                 "--output", str(out)]) == 0  # fmt: skip
+    assert read_image(out / "a.png").shape == (80, 96, 3)
+    assert read_image(out / "c.png").shape == (96, 96, 3)
 
 
 def test_set_goes_through_parameter_validation(faces, tmp_path, capsys):
@@ -141,3 +150,45 @@ def test_nlmeans_on_real_wider_offline(shared_data, tmp_path):
     first = read_image(out / inputs[0])
     assert first.shape == read_image(source / inputs[0]).shape
     assert not np.array_equal(first, read_image(source / inputs[0]))
+
+
+class _Picky(Restorer):
+    """Fails on batches of more than one image, and on any image brighter than 0.9 at (0, 0)."""
+
+    def restore(self, images, seeds):
+        if len(images) > 1:
+            raise RuntimeError("one at a time, please")
+        if float(images[0, 0, 0, 0]) > 0.9:
+            raise ValueError("too bright")
+        return images.clone()
+
+
+class _OneChannel(Restorer):
+    def restore(self, images, seeds):
+        return images[:, :1]
+
+
+@pytest.fixture
+def test_restorers():
+    RESTORERS.register("picky_for_test", _Picky)
+    RESTORERS.register("one_channel_for_test", _OneChannel)
+    yield
+    RESTORERS.unregister("picky_for_test")
+    RESTORERS.unregister("one_channel_for_test")
+
+
+def test_a_failing_batch_is_retried_image_by_image(test_restorers, tmp_path):
+    root = tmp_path / "in"
+    for name, value in [("a", 0.2), ("b", 0.95), ("c", 0.4)]:
+        write_png(root / f"{name}.png", np.full((40, 40, 3), value, dtype=np.float32))
+    out = tmp_path / "out"
+    args = ["--input", str(root), "--output", str(out)]
+    assert main(["restore", "--restorer", "picky_for_test", *args]) == 1
+    report = json.loads((out / "restore.json").read_text())
+    assert report["failures"] == {"b.png": "ValueError: too bright"}
+    assert sorted(p.name for p in out.glob("*.png")) == ["a.png", "c.png"]
+    assert main(["restore", "--restorer", "one_channel_for_test", *args]) == 1
+    report = json.loads((out / "restore.json").read_text())
+    assert report["failures"]["a.png"] == (
+        "restorer returned shape (3, 1, 40, 40), expected N x 3 x H x W"
+    )
