@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -182,13 +183,23 @@ def load_chain(name: str | Path) -> Chain:
             the message names the file.
     """
     path = Path(name)
-    if path.suffix not in (".yaml", ".yml"):
-        names = available_chains()
-        if str(name) not in names:
-            raise ConfigError(
-                f"unknown chain '{name}'{suggest(str(name), names)} (known: {', '.join(names)})"
-            )
-        path = chains_folder() / f"{name}.yaml"
+    if path.suffix in (".yaml", ".yml"):
+        return _load_file(path)
+    names = available_chains()
+    if str(name) not in names:
+        raise ConfigError(
+            f"unknown chain '{name}'{suggest(str(name), names)} (known: {', '.join(names)})"
+        )
+    return _load_builtin(str(name))
+
+
+@cache
+def _load_builtin(name: str) -> Chain:
+    """Built-in chains are package data that do not change while a process runs."""
+    return _load_file(chains_folder() / f"{name}.yaml")
+
+
+def _load_file(path: Path) -> Chain:
     data = load_yaml(path)
     chain = build(Chain, {} if data is None else data, where=str(path))
     try:

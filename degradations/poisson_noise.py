@@ -42,8 +42,10 @@ class PoissonNoise(SampledDegradation):
             base = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         else:
             base = np.ascontiguousarray(image[:, :, ::-1])  # BGR, basicsr's draw order
-        levels = np.clip((base * 255.0).round(), 0, 255) / 255.0
-        photons = 2 ** np.ceil(np.log2(len(np.unique(levels))))
+        eight_bit = np.clip((base * 255.0).round(), 0, 255)
+        distinct = np.count_nonzero(np.bincount(eight_bit.astype(np.uint8).ravel(), minlength=256))
+        levels = eight_bit / 255.0
+        photons = 2 ** np.ceil(np.log2(distinct))
         counts = np.random.RandomState(params["seed"]).poisson(levels * photons)
         noise = np.float32(counts / float(photons)) - levels
         noise = noise[:, :, None] if params["grey"] else noise[:, :, ::-1]
