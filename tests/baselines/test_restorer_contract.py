@@ -63,6 +63,8 @@ def restorer(request, tmp_path) -> Restorer:
         instance = RESTORERS.create(name, **params)
     except ConfigError as exc:
         pytest.skip(f"{name} needs parameters this suite has no example for: {exc}")
+    except Unavailable as exc:
+        pytest.skip(f"{name} is unavailable here: {exc}")
     try:
         instance.load("cpu")
     except Unavailable as exc:
