@@ -1,0 +1,38 @@
+"""``dr2bench report RUN_DIR [--format html,md,latex,csv] [--baseline NAME] [--out DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (from `dr2bench run`)")
+    parser.add_argument(
+        "--format",
+        default="html,md,latex,csv",
+        help="comma-separated outputs among html, md, latex, csv (default: all)",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        help="restorer of the relative robustness, = 1.0 (default: identity, when in the run)",
+    )
+    parser.add_argument("--out", default=None, help="report folder (default: RUN_DIR/report)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from reports.build import build_report, parse_formats
+    from reports.run import ReportError
+
+    try:
+        files = build_report(
+            args.run_dir, args.out, formats=parse_formats(args.format), baseline=args.baseline
+        )
+    except ReportError as exc:
+        print(f"dr2bench report: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"report: {len(files.files)} files in {files.folder}")
+    if files.html is not None:
+        print(files.html)
+    return 0

@@ -1,0 +1,167 @@
+"""The report as a sequence of sections of blocks, rendered by :mod:`reports.markdown` and
+:mod:`reports.html` (the two formats show the same content in the same order).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from reports.contents import Report
+from reports.figure_set import FigureSet
+from reports.figures import SavedFigure
+from reports.tables import Table, slug
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FAILURE_COLUMNS = ["dataset", "chain", "severity", "seed", "restorer", "image_id", "error"]
+
+
+@dataclass(frozen=True)
+class Text:
+    """A paragraph of plain text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Code:
+    """Preformatted text (JSON) under a title; folded away until opened."""
+
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    """A result table (ranked entries)."""
+
+    table: Table
+
+
+@dataclass(frozen=True)
+class FrameBlock:
+    """A plain data table; ``collapsed`` ones are folded away until opened."""
+
+    title: str
+    frame: pd.DataFrame
+    collapsed: bool = False
+
+
+@dataclass(frozen=True)
+class FigureBlock:
+    """A saved figure."""
+
+    figure: SavedFigure
+
+
+Block = Text | Code | TableBlock | FrameBlock | FigureBlock
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading (level 2 or 3) and its blocks."""
+
+    title: str
+    level: int
+    blocks: tuple[Block, ...]
+
+    @property
+    def anchor(self) -> str:
+        return slug(self.title.lower())
+
+
+def build_document(report: Report, figures: FigureSet) -> list[Section]:
+    """The sections of the report, in order."""
+    return [
+        *_tables(report),
+        *_comparisons(report),
+        *_robustness(report, figures),
+        Section("Trade-off", 2, tuple(FigureBlock(f) for f in figures.tradeoff)),
+        Section("Qualitative results", 2, tuple(FigureBlock(f) for f in figures.qualitative)),
+        Section("Failures", 2, tuple(_failures(report))),
+        Section("Notes", 2, tuple(Text(note) for note in [*report.notes, *figures.notes])),
+        Section("Provenance", 2, tuple(_provenance(report.run.manifest))),
+    ]
+
+
+def _tables(report: Report) -> list[Section]:
+    sections = []
+    if report.paper is not None:
+        sections.append(Section("Paper layout", 2, (TableBlock(report.paper),)))
+    sections.append(Section("Results", 2, tuple(TableBlock(table) for table in report.tables)))
+    return sections
+
+
+def _comparisons(report: Report) -> list[Section]:
+    explain = Text(
+        "Row restorer against column restorer, over every cell and per-image metric: wins / ties "
+        "/ losses, where a win is a Holm-adjusted Wilcoxon p-value below 0.05 with the mean "
+        "paired difference in the row restorer's favour."
+    )
+    blocks = (
+        explain,
+        FrameBlock("Wins / ties / losses", report.wins.rename_axis("restorer").reset_index()),
+        FrameBlock("Every paired comparison", report.comparisons, collapsed=True),
+    )
+    return [Section("Paired comparisons", 2, blocks)]
+
+
+def _robustness(report: Report, figures: FigureSet) -> list[Section]:
+    blocks: list[Block] = [TableBlock(table) for table in report.auc_tables]
+    blocks += [TableBlock(table) for table in report.robustness_tables]
+    if not report.worst.empty:
+        blocks.append(FrameBlock("Worst case over degradation types (by area)", report.worst))
+    blocks += [FigureBlock(figure) for figure in figures.robustness]
+    return [Section("Robustness", 2, tuple(blocks))]
+
+
+def _failures(report: Report) -> list[Block]:
+    records = report.run.records
+    failed = records[records["status"] != "ok"]
+    sets = report.run.sets
+    failed_sets = sets[sets["status"] != "ok"]
+    blocks: list[Block] = [
+        Text(
+            f"{len(failed)} of {len(records)} records and {len(failed_sets)} of {len(sets)} "
+            "set values failed."
+        )
+    ]
+    if len(failed):
+        blocks.append(FrameBlock("Failed records", failed[FAILURE_COLUMNS]))
+    if len(failed_sets):
+        columns = ["dataset", "chain", "severity", "seed", "restorer", "metric", "error"]
+        blocks.append(FrameBlock("Failed set values", failed_sets[columns]))
+    reasons = _metric_errors(records)
+    if len(reasons):
+        blocks.append(FrameBlock("Metric values that could not be computed", reasons))
+    return blocks
+
+
+def _metric_errors(records: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    counts: dict[tuple[str, str], int] = {}
+    for text in records["metric_errors"]:
+        for metric, reason in json.loads(text or "{}").items():
+            counts[(metric, str(reason))] = counts.get((metric, str(reason)), 0) + 1
+    rows = [{"metric": m, "reason": r, "rows": n} for (m, r), n in sorted(counts.items())]
+    return pd.DataFrame(rows, columns=["metric", "reason", "rows"])
+
+
+def _provenance(manifest: dict[str, Any]) -> list[Block]:
+    import pandas as pd
+
+    fields = ["name", "dr2bench_version", "git_commit", "started", "finished"]
+    facts = pd.DataFrame([{"field": name, "value": str(manifest.get(name, ""))} for name in fields])
+    blocks: list[Block] = [FrameBlock("Run", facts)]
+    packages = manifest.get("packages", {})
+    if packages:
+        rows = [{"package": name, "version": str(v)} for name, v in sorted(packages.items())]
+        blocks.append(FrameBlock("Packages", pd.DataFrame(rows), collapsed=True))
+    for key in ("hardware", "metrics", "restorers", "config"):
+        if key in manifest:
+            blocks.append(Code(key, json.dumps(manifest[key], indent=2, sort_keys=True)))
+    return blocks

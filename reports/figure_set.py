@@ -1,0 +1,125 @@
+"""Draw and save every figure of a report: robustness, trade-off and qualitative grids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reports.contents import Report
+from reports.figures import SavedFigure, save_figure
+from reports.qualitative import (
+    GridSpec,
+    by_percentile,
+    grid_figure,
+    missing_inputs,
+    selection_metric,
+    worst_failures,
+)
+from reports.robustness import severity_curves
+from reports.robustness_plots import heatmap_figure, severity_figure
+from reports.tables import headline_severity, metric_label, slug
+from reports.tradeoff import tradeoff_figure
+
+PERCENTILES = (10, 50, 90)
+WORST = 3
+
+
+@dataclass(frozen=True)
+class FigureSet:
+    """Saved figures by report section, and notes on what was left out."""
+
+    robustness: list[SavedFigure] = field(default_factory=list)
+    tradeoff: list[SavedFigure] = field(default_factory=list)
+    qualitative: list[SavedFigure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def all(self) -> list[SavedFigure]:
+        return [*self.robustness, *self.tradeoff, *self.qualitative]
+
+
+def draw_figures(report: Report, folder: Path) -> FigureSet:
+    """Every figure of ``report``, saved under ``folder`` as PNG, PDF and SVG."""
+    figures = FigureSet()
+    _robustness(report, folder, figures)
+    _tradeoff(report, folder, figures)
+    _qualitative(report, folder, figures)
+    return figures
+
+
+def _robustness(report: Report, folder: Path, figures: FigureSet) -> None:
+    curves = severity_curves(report.summary)
+    run = report.run
+    for (dataset, metric), part in curves.groupby(["dataset", "metric"], sort=False):
+        title = f"{metric_label(metric)} against severity on {dataset} (bands: 95% intervals)"
+        figure = severity_figure(part, run, metric)
+        figures.robustness.append(
+            save_figure(figure, folder, slug(f"severity-{dataset}-{metric}"), title)
+        )
+    if report.baseline:
+        values, column = report.relative, "relative"
+        lower = dict.fromkeys(run.metrics, True)
+        what = f"relative robustness (baseline {report.baseline} = 1.0, lower is better)"
+    else:
+        values, column = report.auc, "auc"
+        lower = {name: not info.higher_is_better for name, info in run.metrics.items()}
+        what = "area under the severity curve"
+    for dataset, part in values.dropna(subset=[column]).groupby("dataset", sort=False):
+        title = f"Restorer x degradation on {dataset}: {what}; brighter is better"
+        figure = heatmap_figure(part, run, column, lower)
+        figures.robustness.append(save_figure(figure, folder, slug(f"heatmap-{dataset}"), title))
+
+
+def _tradeoff(report: Report, folder: Path, figures: FigureSet) -> None:
+    for (dataset, chain), part in report.tradeoff.groupby(["dataset", "chain"], sort=False):
+        where = dataset if chain == "none" else f"{dataset}, {chain}"
+        title = (
+            f"DR2 trade-off on {where}: {metric_label(report.fidelity)} against "
+            f"{metric_label(report.quality)} over N and tau, Pareto front in grey"
+        )
+        figure = tradeoff_figure(part, report.run, report.fidelity, report.quality)
+        figures.tradeoff.append(
+            save_figure(figure, folder, slug(f"tradeoff-{dataset}-{chain}"), title)
+        )
+
+
+def _qualitative(report: Report, folder: Path, figures: FigureSet) -> None:
+    run = report.run
+    if not (run.folder / "images").is_dir():
+        figures.notes.append(
+            "No qualitative grids: the run kept no images (run with --keep-images)."
+        )
+        return
+    records = run.ok_records()
+    for (dataset, kind, chain), part in records.groupby(
+        ["dataset", "dataset_kind", "chain"], sort=False
+    ):
+        severity = headline_severity(set(part["severity"]))
+        cell = part[part["severity"] == severity]
+        metric = selection_metric(cell, run)
+        if metric is None:
+            continue
+        higher = run.metrics[metric].higher_is_better
+        where = dataset if chain == "none" else f"{dataset}, {chain}, severity {severity}"
+        choices = {
+            "percentiles": (
+                by_percentile(cell, metric, higher, PERCENTILES),
+                f"{where}: images at the {', '.join(map(str, PERCENTILES))}th percentiles "
+                f"of {metric_label(metric)} (worst first)",
+            ),
+            "worst": (
+                worst_failures(cell, metric, higher, WORST),
+                f"{where}: the {WORST} worst failures by {metric_label(metric)}",
+            ),
+        }
+        restorers = tuple(label for label in run.restorers if label in set(cell["restorer"]))
+        for name, (samples, title) in choices.items():
+            spec = GridSpec(
+                dataset, chain, int(severity), tuple(samples), restorers, kind != "real"
+            )
+            missing = missing_inputs(run, spec)
+            if missing:
+                figures.notes.append(f"No qualitative grid for {where}: {missing[0]} is missing.")
+                break
+            figure = grid_figure(run, spec)
+            stem = slug(f"qualitative-{dataset}-{chain}-{severity}-{name}")
+            figures.qualitative.append(save_figure(figure, folder, stem, title))

@@ -1,0 +1,156 @@
+"""The report as one self-contained HTML file: inline CSS, figures inlined as base64 PNG.
+
+The file loads nothing: no scripts, no external URLs, and a Content-Security-Policy that forbids
+them, so it opens offline and a hostile string could not run even if it slipped through. Every
+string from the data (file names, labels, config values, errors) goes through
+:func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import TYPE_CHECKING
+
+from reports.document import Code, FigureBlock, FrameBlock, Section, TableBlock, Text
+from reports.tables import MISSING, Entry, Table, column_groups, format_value
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
+       color: #1b1b1b; background: #fff; }
+header { background: #0b3c5d; color: #fff; padding: 18px 32px; }
+header h1 { margin: 0 0 4px; font-size: 22px; }
+header p { margin: 0; opacity: .85; }
+nav { padding: 10px 32px; border-bottom: 1px solid #ddd; background: #f6f8fa; }
+nav a { margin-right: 16px; color: #0b3c5d; text-decoration: none; }
+main { padding: 8px 32px 48px; max-width: 1400px; }
+h2 { border-bottom: 2px solid #0b3c5d; padding-bottom: 4px; margin-top: 36px; }
+table { border-collapse: collapse; margin: 8px 0 4px; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #e1e4e8; text-align: right;
+         white-space: nowrap; }
+th { background: #f6f8fa; }
+td:first-child, th:first-child { text-align: left; }
+tr:nth-child(even) td { background: #fbfbfc; }
+caption { caption-side: top; text-align: left; font-weight: 600; padding: 4px 0; }
+p.note { margin: 0 0 18px; color: #555; font-size: 12px; }
+figure { margin: 18px 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #444; font-size: 13px; }
+pre { background: #f6f8fa; padding: 8px; overflow: auto; font-size: 12px; }
+details { margin: 8px 0; }
+.scroll { overflow-x: auto; }
+"""
+
+
+def escape(text: object) -> str:
+    """HTML-escaped text (quotes included)."""
+    return html.escape(str(text), quote=True)
+
+
+def render(title: str, subtitle: str, sections: list[Section]) -> str:
+    """The whole report as one HTML document."""
+    shown = [section for section in sections if section.blocks]
+    nav = " ".join(
+        f'<a href="#{escape(s.anchor)}">{escape(s.title)}</a>' for s in shown if s.level == 2
+    )
+    body = "\n".join(_section(section) for section in shown)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{POLICY}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header><h1>{escape(title)}</h1><p>{escape(subtitle)}</p></header>
+<nav>{nav}</nav>
+<main>
+{body}
+</main>
+</body>
+</html>
+"""
+
+
+def _section(section: Section) -> str:
+    tag = f"h{section.level}"
+    parts = [f'<section id="{escape(section.anchor)}">', f"<{tag}>{escape(section.title)}</{tag}>"]
+    parts += [_block(block) for block in section.blocks]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _block(block: object) -> str:
+    match block:
+        case Text(text=text):
+            return f"<p>{escape(text)}</p>"
+        case Code(title=title, text=text):
+            return f"<details><summary>{escape(title)}</summary><pre>{escape(text)}</pre></details>"
+        case TableBlock(table=table):
+            return render_table(table)
+        case FrameBlock(title=title, frame=frame, collapsed=collapsed):
+            rendered = render_frame(frame, title)
+            if collapsed:
+                count = f"{title} ({len(frame)} rows)"
+                return f"<details><summary>{escape(count)}</summary>{rendered}</details>"
+            return rendered
+        case FigureBlock(figure=figure):
+            data = base64.b64encode(figure.screen_png).decode("ascii")
+            return (
+                f'<figure id="{escape(figure.name)}"><img alt="{escape(figure.title)}" '
+                f'src="data:image/png;base64,{data}"><figcaption>{escape(figure.title)} '
+                f"(files: {escape(', '.join(path.name for path in figure.files))})"
+                "</figcaption></figure>"
+            )
+    raise TypeError(f"unknown block {block!r}")
+
+
+def render_table(table: Table) -> str:
+    """A result table: bold best, underlined second, arrows in the header."""
+    rows = []
+    if any(column.group for column in table.columns):
+        groups = "".join(
+            f'<th colspan="{span}">{escape(name)}</th>' for name, span in column_groups(table)
+        )
+        rows.append(f"<tr><th></th>{groups}</tr>")
+    header = "".join(f"<th>{escape(column.label)} {column.arrow}</th>" for column in table.columns)
+    rows.append(f"<tr><th>Restorer</th>{header}</tr>")
+    for label, entries in table.rows:
+        cells = "".join(f"<td>{_entry(entry)}</td>" for entry in entries)
+        rows.append(f"<tr><td>{escape(label)}</td>{cells}</tr>")
+    return (
+        f'<div class="scroll" id="{escape(table.key)}"><table><caption>{escape(table.title)}'
+        f'</caption>{"".join(rows)}</table></div><p class="note">{escape(table.note)}</p>'
+    )
+
+
+def _entry(entry: Entry | None) -> str:
+    if entry is None:
+        return MISSING
+    text = escape(entry.text)
+    return (
+        f"<strong>{text}</strong>"
+        if entry.rank == 1
+        else f"<u>{text}</u>"
+        if entry.rank == 2
+        else text
+    )
+
+
+def render_frame(frame: pd.DataFrame, title: str) -> str:
+    """A plain data table."""
+    header = "".join(f"<th>{escape(column)}</th>" for column in frame.columns)
+    rows = [
+        "<tr>" + "".join(f"<td>{escape(format_value(value))}</td>" for value in values) + "</tr>"
+        for values in frame.itertuples(index=False)
+    ]
+    return (
+        f'<div class="scroll"><table><caption>{escape(title)}</caption>'
+        f"<tr>{header}</tr>{''.join(rows)}</table></div>"
+    )

@@ -1,0 +1,105 @@
+"""The summary table: one row per cell x restorer x metric with the mean and its bootstrap interval.
+
+A cell is a ``(dataset, chain, severity)``. For a per-image metric the values are the ``ok`` rows
+of ``records.parquet`` in the cell (one per image and seed; NaN values dropped), and the interval
+is a percentile bootstrap over those rows. For a set metric the value is the mean over seeds of
+the ``ok`` rows of ``sets.parquet``; it has no interval.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reports.run import CELL, Run
+from reports.stats import CONFIDENCE, RESAMPLES, SEED, bootstrap_ci
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SUMMARY_COLUMNS = (
+    "dataset",
+    "dataset_kind",
+    "chain",
+    "severity",
+    "restorer",
+    "metric",
+    "n",
+    "mean",
+    "ci_low",
+    "ci_high",
+)
+GROUP = ("dataset", "dataset_kind", "chain", "severity", "restorer")
+
+
+def summarize(
+    run: Run, *, resamples: int = RESAMPLES, confidence: float = CONFIDENCE, seed: int = SEED
+) -> pd.DataFrame:
+    """Means and intervals of every metric in every cell, for every restorer.
+
+    Example:
+        >>> table = summarize(load_run("runs/demo"))  # doctest: +SKIP
+        >>> table.query("metric == 'psnr'")[["restorer", "mean", "ci_low"]]  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    rows = _image_rows(run, resamples, confidence, seed) + _set_rows(run)
+    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return sort_rows(frame, run)
+
+
+def sort_rows(frame: pd.DataFrame, run: Run) -> pd.DataFrame:
+    """Sort by cell, then restorers and metrics in the run's order."""
+    restorer_order = {label: i for i, label in enumerate(run.restorers)}
+    metric_order = {name: i for i, name in enumerate(run.metrics)}
+    keys = [column for column in (*CELL, "restorer", "metric") if column in frame.columns]
+
+    def order(column: pd.Series) -> pd.Series:
+        if column.name == "restorer":
+            return column.map(restorer_order)
+        if column.name == "metric":
+            return column.map(metric_order)
+        return column
+
+    return frame.sort_values(keys, key=order, kind="stable", ignore_index=True)
+
+
+def _image_rows(run: Run, resamples: int, confidence: float, seed: int) -> list[dict]:
+    rows = []
+    for values, group in run.ok_records().groupby(list(GROUP), sort=True):
+        cell = dict(zip(GROUP, values, strict=True))
+        for metric in run.image_metrics:
+            interval = bootstrap_ci(
+                group[metric].to_numpy(dtype=float),
+                resamples=resamples,
+                confidence=confidence,
+                seed=seed,
+            )
+            if interval.n:
+                rows.append(
+                    {
+                        **cell,
+                        "metric": metric,
+                        "n": interval.n,
+                        "mean": interval.mean,
+                        "ci_low": interval.low,
+                        "ci_high": interval.high,
+                    }
+                )
+    return rows
+
+
+def _set_rows(run: Run) -> list[dict]:
+    sets = run.sets[run.sets["status"] == "ok"].dropna(subset=["value"])
+    if sets.empty:
+        return []
+    means = sets.groupby([*GROUP, "metric"], sort=True)["value"].agg(["mean", "size"])
+    return [
+        {
+            **dict(zip((*GROUP, "metric"), key, strict=True)),
+            "n": int(row["size"]),
+            "mean": float(row["mean"]),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+        }
+        for key, row in means.iterrows()
+    ]
