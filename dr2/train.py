@@ -31,6 +31,7 @@ from dr2.diffusion import GaussianDiffusion, VarianceType
 from dr2.faces import list_images, load_faces, split_files, to_model_range
 from dr2.losses import training_loss
 from dr2.model_io import save_model
+from dr2.threads import ThreadTuner
 from dr2.unet import UNet, UNetConfig, count_parameters
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ class TrainConfig:
         export_every: steps between EMA exports to ``export_path`` (0 disables).
         export_path: where periodic and final EMA safetensors go (default ``out/ema.safetensors``).
         device: ``cpu``, ``cuda`` or ``auto``.
-        threads: torch CPU threads (0 keeps torch's default).
+        threads: torch CPU threads; 0 on CPU tunes it as the run goes (see
+            :class:`dr2.threads.ThreadTuner`), which matters on small machines shared with others.
         channels_last: channels-last memory format.
         resume: continue from ``out/checkpoint.pt`` if it exists.
         holdout: files held out at the end of the sorted list.
@@ -124,8 +126,11 @@ class Trainer:
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.device = _device(config.device)
+        self.tuner: ThreadTuner | None = None
         if config.threads:
             torch.set_num_threads(config.threads)
+        elif self.device.type == "cpu":
+            self.tuner = ThreadTuner()
         torch.manual_seed(config.seed)
         name = config.preset or (
             f"demo{config.size}" if f"demo{config.size}" in PRESETS else "demo64"
@@ -250,7 +255,11 @@ class Trainer:
         started = time.perf_counter()
         try:
             while self.step < config.steps:
+                if self.tuner:
+                    self.tuner.before_step()
                 losses.append(self.train_step())
+                if self.tuner:
+                    self.tuner.after_step()
                 bar.update(1)
                 if self.step % config.log_every == 0 or self.step == config.steps:
                     elapsed = time.perf_counter() - started
@@ -260,6 +269,8 @@ class Trainer:
                         "s_per_step": elapsed / len(losses),
                         "time": time.time(),
                     }
+                    if self.tuner:
+                        row["threads"] = self.tuner.summary()
                     log_file.write(json.dumps(row) + "\n")
                     log_file.flush()
                     bar.set_postfix(loss=f"{row['loss']:.4f}")
