@@ -1,0 +1,182 @@
+"""``dr2bench score --pred DIR [--gt DIR] [--input DIR] [--ref DIR_OR_STATS] --metrics a,b``.
+
+Prints a summary table and, with ``--json FILE``, writes the report and a per-image CSV beside it
+(``FILE`` with the suffix ``.csv``)::
+
+    {"metrics": {"psnr": {"mean": .., "std": .., "n": .., "failed": .., "higher_is_better": true,
+                          "kind": "paired", "version": 1, "config": {..}},
+                 "fid": {"value": .., "n": .., "extra": {..}, "config": {..}, ...},
+                 "lpips": {"unavailable": "missing weights ...", ...}},
+     "per_image": [{"id": "x.png", "psnr": .., "errors": {"ids": "no face found ..."}}, ...],
+     "unmatched": {"pred_without_gt": [..], "gt_without_pred": [..]}, "folders": {..}}
+
+``std`` is the sample standard deviation (``ddof=1``); failed images (NaN, with the reason in
+``errors``) are left out of ``mean`` and counted in ``failed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+DEFAULT_METRICS = "psnr,ssim,lpips,st_lpips,fid,kid,ids,deg,lmd,niqe"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pred", type=Path, required=True, help="folder of restored images")
+    parser.add_argument("--gt", type=Path, help="folder of ground-truth images")
+    parser.add_argument("--input", type=Path, help="folder of the degraded inputs (ids_input)")
+    parser.add_argument(
+        "--ref", type=Path, help="FID/KID reference: a folder or a .npz/.pth statistics file"
+    )
+    parser.add_argument(
+        "--metrics",
+        default=DEFAULT_METRICS,
+        help=f"comma-separated metric names, tags allowed (psnr.y, fid.clean) [{DEFAULT_METRICS}]",
+    )
+    parser.add_argument("--json", type=Path, help="write the report here (and a .csv beside it)")
+    parser.add_argument("--device", default="cpu", help="torch device for deep metrics [cpu]")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per batch [8]")
+
+
+def metric_summary(run: Any) -> dict[str, Any]:
+    """The report entry of one metric."""
+    metric = run.metric
+    entry: dict[str, Any] = {
+        "kind": metric.kind,
+        "version": int(metric.version),
+        "higher_is_better": bool(metric.higher_is_better),
+        "config": metric.config(),
+    }
+    if run.unavailable:
+        return entry | {"unavailable": run.unavailable}
+    if metric.kind == "set":
+        return entry | dict(run.set_result or {})
+    values = [v for v in run.values.values() if not math.isnan(v)]
+    return entry | {
+        "mean": _mean(values),
+        "std": _std(values),
+        "n": len(values),
+        "failed": len(run.errors),
+    }
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _std(values: list[float]) -> float | None:
+    if len(values) < 2 or any(math.isinf(v) for v in values):
+        return None
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def per_image(pairing: Any, runs: list[Any]) -> list[dict[str, Any]]:
+    """One row per output image: its id, every per-image metric and the reasons of failures."""
+    rows = []
+    for image_id in sorted(pairing.pred):
+        row: dict[str, Any] = {"id": image_id}
+        errors = {}
+        for run in runs:
+            if run.unavailable or run.metric.kind == "set":
+                continue
+            value = run.values.get(image_id, math.nan)
+            row[run.name] = None if math.isnan(value) else value
+            if image_id in run.errors:
+                errors[run.name] = run.errors[image_id]
+            elif image_id not in run.values:
+                errors[run.name] = f"no {run.metric.reference} image matches this output"
+        rows.append(row | {"errors": errors})
+    return rows
+
+
+def report(pairing: Any, runs: list[Any], folders: dict[str, Path | None]) -> dict[str, Any]:
+    """The whole JSON report."""
+    return {
+        "metrics": {run.name: metric_summary(run) for run in runs},
+        "per_image": per_image(pairing, runs),
+        "unmatched": pairing.unmatched,
+        "folders": {role: str(path) if path else None for role, path in folders.items()},
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    """The summary table printed on stdout."""
+    lines = [f"{'metric':<12} {'value':>22} {'n':>6} {'failed':>6}  better"]
+    for name, entry in result["metrics"].items():
+        better = "higher" if entry["higher_is_better"] else "lower"
+        if "unavailable" in entry:
+            lines.append(f"{name:<12} unavailable: {entry['unavailable']}")
+        elif entry["kind"] == "set":
+            lines.append(_set_line(name, entry, better))
+        else:
+            value = _number(entry["mean"]) + (f" ± {_number(entry['std'])}" if entry["std"] else "")
+            lines.append(f"{name:<12} {value:>22} {entry['n']:>6} {entry['failed']:>6}  {better}")
+    for role, ids in result["unmatched"].items():
+        if ids:
+            lines.append(
+                f"{role}: {len(ids)} ({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})"
+            )
+    return "\n".join(lines)
+
+
+def _set_line(name: str, entry: dict[str, Any], better: str) -> str:
+    if entry.get("error"):
+        return f"{name:<12} failed: {entry['error']}"
+    line = f"{name:<12} {_number(entry['value']):>22} {entry['n']:>6} {'':>6}  {better}"
+    warning = entry.get("extra", {}).get("warning")
+    return f"{line}\n{'':<12} note: {warning}" if warning else line
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """The per-image rows as CSV (errors as one JSON column), written atomically."""
+    import csv
+    import io
+    import json
+
+    from bench.files import atomic_write_text
+
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row | {"errors": json.dumps(row["errors"], sort_keys=True)})
+    atomic_write_text(path, buffer.getvalue())
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.config import ConfigError
+    from bench.files import atomic_write_json
+    from bench.metrics.folders import print_progress, score_folders
+
+    names = [name.strip() for name in args.metrics.split(",") if name.strip()]
+    if not names:
+        raise ConfigError("--metrics is empty")
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
+    pairing, runs = score_folders(
+        args.pred,
+        args.gt,
+        args.input,
+        args.ref,
+        names,
+        args.device,
+        args.batch_size,
+        print_progress,
+    )
+    folders = {"pred": args.pred, "gt": args.gt, "input": args.input, "ref": args.ref}
+    result = report(pairing, runs, folders)
+    print(table(result))
+    if args.json:
+        atomic_write_json(args.json, result)
+        write_csv(args.json.with_suffix(".csv"), result["per_image"])
+        print(f"wrote {args.json} and {args.json.with_suffix('.csv')}")
+    return 0

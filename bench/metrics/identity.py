@@ -1,0 +1,149 @@
+"""Identity: cosine similarity (``ids``, ``ids_input``) and angle (``deg``) of face embeddings.
+
+The face is found on the reference image (the ground truth for ``ids`` and ``deg``, the degraded
+input for ``ids_input`` on unpaired real sets) and the same alignment is applied to the output, so
+a badly restored face is still scored rather than dropped. A reference without a detectable face
+gives NaN with the reason, counted as a failure. ``deg`` is the angle between the embeddings in
+degrees, ``arccos(cosine)``, VQFR's "Deg." (with the ``arcface`` backend).
+
+Backends (``backend`` parameter, or tags ``ids.sface``, ``deg.arcface``): ``dlib`` (offline
+default), ``sface`` and ``arcface``; see :mod:`bench.metrics.faces`. Values from different backends
+are different metrics: the backend is recorded in ``config()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from bench.contracts import PairedMetric, Scores
+from bench.metrics.common import cached_network, merge, quantize
+from bench.metrics.faces import FaceBackend, make_backend
+
+if TYPE_CHECKING:
+    import torch
+
+BACKENDS = {
+    "dlib": {
+        "detector": "dlib HOG frontal face detector, upsample 1",
+        "landmarks": "dlib 5-point shape predictor",
+        "alignment": "dlib face chip 150x150, padding 0.25",
+        "recogniser": "dlib_face_recognition_resnet_model_v1 (128-D)",
+    },
+    "sface": {
+        "detector": "YuNet 2023mar (int8bq), score >= 0.6, largest face",
+        "landmarks": "YuNet 5 points",
+        "alignment": "similarity transform onto the 112x112 ArcFace template, bilinear",
+        "recogniser": "SFace 2021dec int8bq (128-D), RGB 0..255",
+    },
+    "arcface": {
+        "detector": "YuNet 2023mar (int8bq), score >= 0.6, largest face",
+        "landmarks": "YuNet 5 points",
+        "alignment": "similarity transform onto the 112x112 ArcFace template, bilinear",
+        "recogniser": "insightface w600k_r50.onnx (512-D), RGB (x - 127.5) / 127.5",
+    },
+}
+
+
+@dataclass(frozen=True)
+class IdentityParams:
+    """Attributes:
+    backend: ``dlib`` (offline default), ``sface`` or ``arcface`` (needs ``w600k_r50.onnx``).
+    arcface_weights: An explicit path of ``w600k_r50.onnx`` (else the weights folder is searched).
+    """
+
+    backend: Literal["dlib", "sface", "arcface"] = "dlib"
+    arcface_weights: Path | None = None
+
+
+class _IdentityMetric(PairedMetric):
+    Params = IdentityParams
+    tags = {name: {"backend": name} for name in BACKENDS}
+    units = "cosine"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.backend: FaceBackend | None = None
+        self.device = "cpu"
+
+    def config(self) -> dict[str, Any]:
+        return (
+            super().config()
+            | BACKENDS[self.params.backend]
+            | {
+                "units": self.units,
+                "alignment_policy": f"face found on the {self.reference} image, "
+                "the same alignment applied to the output",
+            }
+        )
+
+    def load(self, device: str = "cpu") -> None:
+        p = self.params
+        self.device = device
+        self.backend = cached_network(
+            ("faces", p.backend, str(p.arcface_weights), device),
+            lambda: make_backend(p.backend, device, p.arcface_weights),
+        )
+
+    def score(self, pred: torch.Tensor, ref: torch.Tensor) -> Scores:
+        if self.backend is None:
+            self.load(self.device)
+        backend = self.backend
+        values, errors = [], []
+        for output, reference in zip(quantize(pred), quantize(ref), strict=True):
+            value, error = self._pair(backend, output, reference)
+            values.append(value)
+            errors.append(error)
+        return merge(values, errors)
+
+    def _pair(
+        self, backend: Any, output: np.ndarray, reference: np.ndarray
+    ) -> tuple[float, str | None]:
+        face, reference_embedding = backend.reference(reference)
+        if face is None or reference_embedding is None:
+            return float("nan"), f"no face found in the {self.reference} image"
+        (ref_h, ref_w), (out_h, out_w) = reference.shape[:2], output.shape[:2]
+        aligned = face.scaled(out_w / ref_w, out_h / ref_h)
+        cosine = _cosine(backend.embed(output, aligned), reference_embedding)
+        return self.transform(cosine), None
+
+    def transform(self, cosine: float) -> float:
+        """The metric from the cosine similarity."""
+        return cosine
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    norms = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.dot(a, b) / norms) if norms > 0 else float("nan")
+
+
+class Ids(_IdentityMetric):
+    """Cosine similarity of the output's and the ground truth's face embeddings."""
+
+    version = 1
+    description = "Identity: cosine similarity of face embeddings, output vs GT (dlib default)"
+    higher_is_better = True
+
+
+class IdsInput(_IdentityMetric):
+    """Cosine similarity of the output's and the degraded input's embeddings (unpaired sets)."""
+
+    version = 1
+    description = "Identity vs the LQ input: cosine similarity, for real sets without GT"
+    higher_is_better = True
+    reference = "input"
+
+
+class Deg(_IdentityMetric):
+    """Angle in degrees between the output's and the ground truth's embeddings (VQFR's Deg.)."""
+
+    version = 1
+    description = "Identity angle in degrees, arccos of the embedding cosine (VQFR's Deg.)"
+    higher_is_better = False
+    units = "degrees"
+
+    def transform(self, cosine: float) -> float:
+        return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
