@@ -13,11 +13,23 @@ import sys
 from collections.abc import Sequence
 
 from bench import __version__
+from bench.files import StorageError
 
 # name -> (module, one-line description shown by `dr2bench --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("bench.commands.list_plugins", "list registered plugins with version and description"),
     "run": ("bench.commands.run", "run a benchmark grid from a YAML config (cached, resumable)"),
+    "restore": ("bench.commands.restore", "run one restorer over a folder of images, writing PNGs"),
+    "weights": (
+        "bench.commands.weights",
+        "list the weights files and where they are; verify hashes",
+    ),
+    "degrade": ("bench.commands.degrade", "build a synthetic paired test set (or replay one)"),
+    "report": ("bench.commands.report", "tables, statistics, figures and an HTML report of a run"),
+    "score": (
+        "bench.commands.score",
+        "score a folder of outputs: PSNR, SSIM, LPIPS, FID/KID, identity, NIQE",
+    ),
 }
 
 
@@ -55,6 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except user_errors() as exc:
         print(f"dr2bench {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except StorageError as exc:
+        print(
+            f"dr2bench {args.command}: error: {exc.strerror}. Results written so far are intact; "
+            "free space or fix the folder's permissions, then run the same command again.",
+            file=sys.stderr,
+        )
+        return 3
     except KeyboardInterrupt:
         print(f"dr2bench {args.command}: interrupted", file=sys.stderr)
         return 130

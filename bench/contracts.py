@@ -234,11 +234,14 @@ class Item:
         id: Stable identifier: the relative POSIX path of the image inside its dataset.
         lq: The degraded image, or ``None`` when the dataset holds clean images to be degraded.
         gt: The ground truth, or ``None`` for unpaired real images.
+        problem: Why this item cannot be used (a missing pair, a duplicate id), or ``None``;
+            runners record such items as failed rows instead of dropping them.
     """
 
     id: str
     lq: Path | None = None
     gt: Path | None = None
+    problem: str | None = None
 
 
 class Dataset(Plugin):

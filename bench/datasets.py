@@ -26,22 +26,36 @@ class DatasetError(ValueError):
     """A dataset folder or manifest cannot be used; the message names the file."""
 
 
-def _relative_ids(root: Path) -> dict[str, Path]:
+def _relative_ids(root: Path) -> tuple[dict[str, Path], dict[str, str]]:
+    """Images below ``root`` by relative id, and the ids that clash after case folding.
+
+    Returns:
+        ``(images, duplicates)``; ``duplicates`` maps each clashing id to the id it clashes with
+        (the first in sorted order keeps its place).
+    """
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
     ids: dict[str, Path] = {}
     folded: dict[str, str] = {}
+    duplicates: dict[str, str] = {}
     for path in list_images(root):
         rel = path.relative_to(root).as_posix()
         key = rel.casefold()
         if key in folded:
-            raise DatasetError(
-                f"{root}: '{folded[key]}' and '{rel}' differ only in letter case; "
-                "ids must be unique on case-insensitive file systems"
-            )
-        folded[key] = rel
+            duplicates[rel] = folded[key]
+        else:
+            folded[key] = rel
         ids[rel] = path
-    return ids
+    return ids, duplicates
+
+
+def _duplicate_problem(rel: str, duplicates: dict[str, str]) -> str | None:
+    if rel not in duplicates:
+        return None
+    return (
+        f"id '{rel}' differs from '{duplicates[rel]}' only in letter case; ids must be unique "
+        "on case-insensitive file systems (rename one of them)"
+    )
 
 
 class FolderDataset(Dataset):
@@ -61,10 +75,12 @@ class FolderDataset(Dataset):
         paired: bool = True
 
     def items(self) -> list[Item]:
-        images = _relative_ids(Path(self.params.path))
-        if self.params.paired:
-            return [Item(id=rel, gt=path) for rel, path in images.items()]
-        return [Item(id=rel, lq=path) for rel, path in images.items()]
+        images, duplicates = _relative_ids(Path(self.params.path))
+        role = "gt" if self.params.paired else "lq"
+        return [
+            Item(id=rel, problem=_duplicate_problem(rel, duplicates), **{role: path})
+            for rel, path in images.items()
+        ]
 
 
 class PairedFolderDataset(Dataset):
@@ -93,20 +109,24 @@ class PairedFolderDataset(Dataset):
         return Path(lq), Path(gt)
 
     def items(self) -> list[Item]:
-        """Every LQ image, with its GT or ``gt=None`` when the pair is missing."""
+        """Every LQ image with its GT; a missing pair is an item with a ``problem``."""
         lq_dir, gt_dir = self.folders()
-        lq_images, gt_images = _relative_ids(lq_dir), _relative_ids(gt_dir)
+        (lq_images, duplicates), (gt_images, _) = _relative_ids(lq_dir), _relative_ids(gt_dir)
         by_stem = {_stem(rel): path for rel, path in gt_images.items()}
-        return [
-            Item(id=rel, lq=path, gt=gt_images.get(rel) or by_stem.get(_stem(rel)))
-            for rel, path in lq_images.items()
-        ]
+        items = []
+        for rel, path in lq_images.items():
+            gt = gt_images.get(rel) or by_stem.get(_stem(rel))
+            problem = _duplicate_problem(rel, duplicates)
+            if gt is None:
+                problem = f"no ground truth for {path} (expected {gt_dir / rel} or same stem)"
+            items.append(Item(id=rel, lq=path, gt=gt, problem=problem))
+        return items
 
     def unmatched_gt(self) -> list[str]:
         """GT ids with no LQ image."""
         lq_dir, gt_dir = self.folders()
-        lq_stems = {_stem(rel) for rel in _relative_ids(lq_dir)}
-        return [rel for rel in _relative_ids(gt_dir) if _stem(rel) not in lq_stems]
+        lq_stems = {_stem(rel) for rel in _relative_ids(lq_dir)[0]}
+        return [rel for rel in _relative_ids(gt_dir)[0] if _stem(rel) not in lq_stems]
 
 
 def _stem(rel: str) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bench.files import StorageError
+
 
 class RunLockedError(RuntimeError):
     """Another process is running in the same run folder."""
@@ -55,9 +57,14 @@ class Journal:
             self.entries[entry["k"]] = entry
             lines.append(json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
         if lines:
-            self._handle.write("".join(lines).encode("utf-8"))
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+            try:
+                self._handle.write("".join(lines).encode("utf-8"))
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+            except OSError as exc:
+                raise StorageError(
+                    exc.errno, f"cannot write {self.path}: {exc.strerror or exc}"
+                ) from exc
 
     def close(self) -> None:
         self._handle.close()

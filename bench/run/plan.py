@@ -49,6 +49,7 @@ class Sample:
     lq_key: str
     gt_key: str | None
     image_seed: int
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def _sample(cell: Cell, item: Item, chain_identity: str) -> Sample:
         }
     )
     seed = image_seed(cell.seed, cell.dataset, item.id, cell.chain, cell.severity)
-    return Sample(cell, item.id, source, item.gt, lq_key, gt_key, seed)
+    return Sample(cell, item.id, source, item.gt, lq_key, gt_key, seed, item.problem)
 
 
 def _run(run: RestorerRun) -> Run:

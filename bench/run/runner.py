@@ -166,9 +166,13 @@ class Runner:
                 bar.update(len(entries))
 
     # -- phases ------------------------------------------------------------------------------
-    def _done(self, key: str, path: Path | None) -> bool:
+    def _done(self, key: str, path: Path | None = None) -> bool:
+        """Whether a result is final: computed (with its file), or failed for good.
+
+        A plugin that was unavailable (missing weights) is tried again on the next run.
+        """
         entry = self.journal.get(key)
-        if entry is None:
+        if entry is None or entry.get("status") == "unavailable":
             return False
         return entry.get("status") != "ok" or path is None or path.exists()
 
@@ -190,6 +194,7 @@ class Runner:
             "chain": c.chain if synthetic else None,
             "severity": c.severity,
             "rng": [c.seed, c.dataset, s.image_id, c.chain, c.severity],
+            "problem": s.problem,
         }
 
     def _lq_ok(self, s: Sample) -> bool:
@@ -258,7 +263,7 @@ class Runner:
         for run in plan.runs:
             for s in plan.samples:
                 key = self.score_key(metric, run, s)
-                if key is None or key in self.journal or not self._out_ok(run, s):
+                if key is None or self._done(key) or not self._out_ok(run, s):
                     continue
                 items.append(
                     {

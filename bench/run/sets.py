@@ -65,7 +65,7 @@ def compute_set_metric(runner: Runner, plan: Plan, metric: MetricInfo) -> None:
     entries = []
     for (cell, label), members in _groups(runner, plan).items():
         key = set_key(runner, metric, cell, label, members, configured)
-        if key in runner.journal:
+        if runner._done(key):
             continue
         entries.append(_value(runner, instance, metric, key, members, configured))
     runner.journal.append(entries)
@@ -135,6 +135,9 @@ def _value(
     configured: Any,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"k": key, "kind": "set", "config": metric.config}
+    unavailable = _unavailable(runner, metric, members)
+    if unavailable:
+        return entry | {"status": "unavailable", "value": None, "n": 0, "error": unavailable}
     features = _load(runner, metric, _feature_keys(runner, metric, members))
     reference = configured
     if reference is None:
@@ -165,6 +168,17 @@ def _value(
         "extra": result.extra,
         "error": None,
     }
+
+
+def _unavailable(
+    runner: Runner, metric: MetricInfo, members: list[tuple[Run, Sample]]
+) -> str | None:
+    """Why the metric could not extract features here (missing weights), if it could not."""
+    for run, s in members:
+        entry = runner.journal.get(feature_key(metric, run.restore_key(s))) or {}
+        if entry.get("status") == "unavailable":
+            return entry.get("error")
+    return None
 
 
 def _load(runner: Runner, metric: MetricInfo, keys: list[str]) -> np.ndarray:

@@ -15,9 +15,12 @@ from typing import Any
 import numpy as np
 
 from bench.contracts import Unavailable
-from bench.images import read_image, write_png
+from bench.datasets import DatasetError
+from bench.files import StorageError
+from bench.images import ImageError, read_image, write_png
 from bench.registry import METRICS, RESTORERS
 
+PLAIN_ERRORS: tuple[type[BaseException], ...] = (Unavailable, ImageError, DatasetError)
 OUTPUT_TOLERANCE = 1e-3  # outputs may leave [0, 1] by this much (then clipped); more is a failure
 
 
@@ -33,8 +36,19 @@ def plugin(kind: str, name: str, params_json: str, device: str) -> Any:
 
 
 def _error(exc: BaseException) -> str:
+    """A one-line reason; our own errors already name the file and what is wrong."""
     text = str(exc).strip() or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if not isinstance(exc, Unavailable) else text
+    return text if isinstance(exc, PLAIN_ERRORS) else f"{type(exc).__name__}: {text}"
+
+
+class InputProblem(ValueError):
+    """An input the dataset already flagged (a missing pair, a duplicate id)."""
+
+
+def _reraise_storage(exc: BaseException) -> None:
+    """A full disk or read-only run folder stops the run: it is not the image's fault."""
+    if isinstance(exc, StorageError):
+        raise exc
 
 
 def degrade_unit(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -50,6 +64,7 @@ def degrade_unit(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             steps = _degrade(item)
             entry = {"status": "ok", "steps": steps}
         except Exception as exc:  # one bad image must not stop the run
+            _reraise_storage(exc)
             entry = {"status": "failed", "error": _error(exc), "steps": []}
         entry |= {"k": item["key"], "kind": "lq", "time": time.perf_counter() - start}
         entries.append(entry)
@@ -57,6 +72,8 @@ def degrade_unit(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _degrade(item: dict[str, Any]) -> list[dict[str, Any]]:
+    if item.get("problem"):
+        raise InputProblem(item["problem"])
     gt = read_image(item["gt"]) if item["gt"] else None
     if item["chain"] is None:
         lq, steps = read_image(item["source"]), []
@@ -184,10 +201,14 @@ def score_unit(
             return [
                 entry for item in items for entry in score_unit(name, params_json, device, [item])
             ]
+        status = "unavailable" if isinstance(exc, Unavailable) else "failed"
         error = _error(exc)
-        return [{"k": i["key"], "kind": "score", "value": None, "error": error} for i in items]
+        return [
+            {"k": i["key"], "kind": "score", "status": status, "value": None, "error": error}
+            for i in items
+        ]
     return [
-        {"k": item["key"], "kind": "score", "value": _finite(value), "error": error}
+        {"k": item["key"], "kind": "score", "status": "ok", "value": _finite(value), "error": error}
         for item, value, error in zip(items, scores.values, scores.errors, strict=True)
     ]
 
@@ -219,8 +240,9 @@ def features_unit(
     except Exception as exc:
         if len(items) > 1 and not isinstance(exc, Unavailable):
             return [e for item in items for e in features_unit(name, params_json, device, [item])]
+        status = "unavailable" if isinstance(exc, Unavailable) else "failed"
         return [
-            {"k": i["key"], "kind": "feat", "status": "failed", "error": _error(exc)} for i in items
+            {"k": i["key"], "kind": "feat", "status": status, "error": _error(exc)} for i in items
         ]
     for item, row in zip(items, features, strict=True):
         atomic_write_bytes(item["feature_path"], _npy_bytes(row))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ def test_help_lists_every_command(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps long lines
     for name, (_, summary) in COMMANDS.items():
         assert name in out and summary in out
 
@@ -91,4 +92,4 @@ def test_installed_fake_plugin_shows_up_in_list(tmp_path):
         env=env,
         cwd=tmp_path,
     )
-    assert "fake_blur  v3  A third-party restorer that returns its input" in result.stdout
+    assert re.search(r"fake_blur +v3 +A third-party restorer that returns its input", result.stdout)

@@ -37,11 +37,13 @@ def test_folder_dataset_from_registry(tmp_path):
     assert [i.id for i in dataset.items()] == ["a.png"]
 
 
-def test_case_folded_duplicates_are_refused(tmp_path):
+def test_case_folded_duplicates_are_flagged(tmp_path):
     _image(tmp_path / "Face.png")
     _image(tmp_path / "face.png")
-    with pytest.raises(DatasetError, match="differ only in letter case"):
-        FolderDataset(path=tmp_path).items()
+    items = FolderDataset(path=tmp_path).items()
+    assert [i.id for i in items] == ["Face.png", "face.png"]
+    assert items[0].problem is None
+    assert "differs from 'Face.png' only in letter case" in items[1].problem
 
 
 def test_missing_folder(tmp_path):
@@ -57,6 +59,8 @@ def test_paired_dataset_matches_by_relative_path(tmp_path):
     items = {i.id: i for i in dataset.items()}
     assert items["a.png"].gt == tmp_path / "gt/a.png"
     assert items["b.png"].gt is None  # missing pair: kept, so the runner records it
+    assert "no ground truth for" in items["b.png"].problem
+    assert items["a.png"].problem is None
     assert items["sub/c.png"].gt == tmp_path / "gt/sub/c.jpg"
     assert dataset.unmatched_gt() == ["extra.png"]
     explicit = PairedFolderDataset(lq=tmp_path / "lq", gt=tmp_path / "gt")
