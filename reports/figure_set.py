@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from reports.contents import Report
@@ -17,6 +17,7 @@ from reports.qualitative import (
 )
 from reports.robustness import severity_curves
 from reports.robustness_plots import heatmap_figure, severity_figure
+from reports.run import Run
 from reports.tables import headline_severity, metric_label, slug
 from reports.tradeoff import tradeoff_figure
 
@@ -28,10 +29,10 @@ WORST = 3
 class FigureSet:
     """Saved figures by report section, and notes on what was left out."""
 
-    robustness: list[SavedFigure] = field(default_factory=list)
-    tradeoff: list[SavedFigure] = field(default_factory=list)
-    qualitative: list[SavedFigure] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    robustness: list[SavedFigure]
+    tradeoff: list[SavedFigure]
+    qualitative: list[SavedFigure]
+    notes: list[str]
 
     def all(self) -> list[SavedFigure]:
         return [*self.robustness, *self.tradeoff, *self.qualitative]
@@ -39,22 +40,24 @@ class FigureSet:
 
 def draw_figures(report: Report, folder: Path) -> FigureSet:
     """Every figure of ``report``, saved under ``folder`` as PNG, PDF and SVG."""
-    figures = FigureSet()
-    _robustness(report, folder, figures)
-    _tradeoff(report, folder, figures)
-    _qualitative(report, folder, figures)
-    return figures
+    notes: list[str] = []
+    return FigureSet(
+        robustness=robustness_figures(report, folder),
+        tradeoff=tradeoff_figures(report, folder),
+        qualitative=qualitative_figures(report.run, folder, notes),
+        notes=notes,
+    )
 
 
-def _robustness(report: Report, folder: Path, figures: FigureSet) -> None:
+def robustness_figures(report: Report, folder: Path) -> list[SavedFigure]:
+    """Metric against severity per (dataset, metric), and a heatmap per dataset."""
     curves = severity_curves(report.summary)
     run = report.run
+    saved = []
     for (dataset, metric), part in curves.groupby(["dataset", "metric"], sort=False):
         title = f"{metric_label(metric)} against severity on {dataset} (bands: 95% intervals)"
         figure = severity_figure(part, run, metric)
-        figures.robustness.append(
-            save_figure(figure, folder, slug(f"severity-{dataset}-{metric}"), title)
-        )
+        saved.append(save_figure(figure, folder, slug(f"severity-{dataset}-{metric}"), title))
     if report.baseline:
         values, column = report.relative, "relative"
         lower = dict.fromkeys(run.metrics, True)
@@ -66,10 +69,13 @@ def _robustness(report: Report, folder: Path, figures: FigureSet) -> None:
     for dataset, part in values.dropna(subset=[column]).groupby("dataset", sort=False):
         title = f"Restorer x degradation on {dataset}: {what}; brighter is better"
         figure = heatmap_figure(part, run, column, lower)
-        figures.robustness.append(save_figure(figure, folder, slug(f"heatmap-{dataset}"), title))
+        saved.append(save_figure(figure, folder, slug(f"heatmap-{dataset}"), title))
+    return saved
 
 
-def _tradeoff(report: Report, folder: Path, figures: FigureSet) -> None:
+def tradeoff_figures(report: Report, folder: Path) -> list[SavedFigure]:
+    """The DR2 trade-off per (dataset, chain) with an N x tau grid."""
+    saved = []
     for (dataset, chain), part in report.tradeoff.groupby(["dataset", "chain"], sort=False):
         where = dataset if chain == "none" else f"{dataset}, {chain}"
         title = (
@@ -77,18 +83,17 @@ def _tradeoff(report: Report, folder: Path, figures: FigureSet) -> None:
             f"{metric_label(report.quality)} over N and tau, Pareto front in grey"
         )
         figure = tradeoff_figure(part, report.run, report.fidelity, report.quality)
-        figures.tradeoff.append(
-            save_figure(figure, folder, slug(f"tradeoff-{dataset}-{chain}"), title)
-        )
+        saved.append(save_figure(figure, folder, slug(f"tradeoff-{dataset}-{chain}"), title))
+    return saved
 
 
-def _qualitative(report: Report, folder: Path, figures: FigureSet) -> None:
-    run = report.run
+def qualitative_figures(run: Run, folder: Path, notes: list[str]) -> list[SavedFigure]:
+    """Per (dataset, chain) at its headline severity: images by percentile, and the worst
+    failures; a note in ``notes`` for each grid left out for want of images."""
     if not (run.folder / "images").is_dir():
-        figures.notes.append(
-            "No qualitative grids: the run kept no images (run with --keep-images)."
-        )
-        return
+        notes.append("No qualitative grids: the run kept no images (run with --keep-images).")
+        return []
+    saved = []
     records = run.ok_records()
     for (dataset, kind, chain), part in records.groupby(
         ["dataset", "dataset_kind", "chain"], sort=False
@@ -118,8 +123,9 @@ def _qualitative(report: Report, folder: Path, figures: FigureSet) -> None:
             )
             missing = missing_inputs(run, spec)
             if missing:
-                figures.notes.append(f"No qualitative grid for {where}: {missing[0]} is missing.")
+                notes.append(f"No qualitative grid for {where}: {missing[0]} is missing.")
                 break
             figure = grid_figure(run, spec)
             stem = slug(f"qualitative-{dataset}-{chain}-{severity}-{name}")
-            figures.qualitative.append(save_figure(figure, folder, stem, title))
+            saved.append(save_figure(figure, folder, stem, title))
+    return saved

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from synthetic_run import write_synthetic_run
+
+from tests.reports.synthetic_run import write_synthetic_run
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +37,27 @@ def summary(run):
     from reports.summary import summarize
 
     return summarize(run)
+
+
+@pytest.fixture(scope="session")
+def built_report(run_dir, tmp_path_factory) -> tuple[Path, list[str]]:
+    """``dr2bench report`` of the synthetic run, in a subprocess that must not import torch.
+
+    Returns the report folder and the command's output lines.
+    """
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("report")
+    code = (
+        "import sys\n"
+        "from bench.cli import main\n"
+        f"code = main(['report', {str(run_dir)!r}, '--out', {str(out)!r}])\n"
+        "assert 'torch' not in sys.modules, 'reports imported torch'\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout.splitlines()
