@@ -127,6 +127,11 @@ class GaussianDiffusion:
         self.timestep_map = torch.tensor(timestep_map, dtype=torch.long)
         self._set_schedule(base_betas)
 
+    @classmethod
+    def from_config(cls, config: DiffusionConfig) -> GaussianDiffusion:
+        """The process described by ``config``."""
+        return cls(config.steps, config.respacing, config.variance, config.clip_denoised)
+
     def _set_schedule(self, betas: np.ndarray) -> None:
         alphas = 1.0 - betas
         cumprod = np.cumprod(alphas)

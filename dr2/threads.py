@@ -32,7 +32,7 @@ class ThreadTuner:
     """
 
     def __init__(
-        self, candidates: tuple[int, ...] | None = None, period: int = 100, probe: int = 6
+        self, candidates: tuple[int, ...] | None = None, period: int = 250, probe: int = 3
     ) -> None:
         cores = os.cpu_count() or 1
         self.candidates = candidates or tuple(sorted({1, cores}))

@@ -65,6 +65,8 @@ class TrainConfig:
         threads: torch CPU threads; 0 on CPU tunes it as the run goes (see
             :class:`dr2.threads.ThreadTuner`), which matters on small machines shared with others.
         channels_last: channels-last memory format.
+        amp: ``none``, or ``bf16`` autocast for the forward pass (the weights, the
+            optimizer and the loss stay float32). bf16 is ~1.5x faster on CPUs with AVX512-BF16.
         resume: continue from ``out/checkpoint.pt`` if it exists.
         holdout: files held out at the end of the sorted list.
     """
@@ -89,6 +91,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 0
     channels_last: bool = True
+    amp: str = "none"
     resume: bool = False
     holdout: int = 1000
     log_every: int = 25
@@ -148,6 +151,10 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
+        amp_dtypes = {"none": None, "bf16": torch.bfloat16}
+        if config.amp not in amp_dtypes:
+            raise ValueError(f"amp must be one of {', '.join(amp_dtypes)}, not {config.amp!r}")
+        self.amp_dtype = amp_dtypes[config.amp]
         self.generator = torch.Generator().manual_seed(config.seed + 1)
         self.step = 0
         self.out = Path(config.out)
@@ -236,7 +243,10 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         x0, t, noise = self.batch()
-        loss = training_loss(self.model, self.diffusion, x0, t, noise)
+        with torch.autocast(
+            self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
+        ):
+            loss = training_loss(self.model, self.diffusion, x0, t, noise)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip:
@@ -322,7 +332,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export-every", type=int, default=defaults.export_every)
     parser.add_argument("--export-path", type=Path, default=None)
     parser.add_argument("--device", default=defaults.device)
-    parser.add_argument("--threads", type=int, default=defaults.threads)
+    parser.add_argument("--threads", type=int, default=defaults.threads, help="0: adaptive")
+    parser.add_argument("--amp", choices=("none", "bf16"), default=defaults.amp)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
 
 
@@ -344,6 +355,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         export_path=args.export_path,
         device=args.device,
         threads=args.threads,
+        amp=args.amp,
         resume=args.resume,
     )
 
