@@ -180,7 +180,7 @@ def grid_figure(run: Run, spec: GridSpec, crop: tuple[float, float, float] = CRO
         ax.text(
             -side / 20,
             row * step + side / 2,
-            textwrap.fill(sample.caption, 30),
+            textwrap.fill(sample.caption, 24),
             ha="right",
             va="center",
             fontsize=5,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +20,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="restorer of the relative robustness, = 1.0 (default: identity, when in the run)",
     )
     parser.add_argument("--out", default=None, help="report folder (default: RUN_DIR/report)")
+
+
+def write_report(run_dir: str | Path) -> Path | None:
+    """The full report of a run folder in ``RUN_DIR/report``; returns the HTML file.
+
+    Raises:
+        reports.run.ReportError: The run folder cannot be read.
+    """
+    from reports.build import build_report
+
+    return build_report(run_dir).html
 
 
 def run(args: argparse.Namespace) -> int:
