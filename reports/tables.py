@@ -259,7 +259,7 @@ def paper_table(summary: pd.DataFrame, run: Run) -> Table | None:
         run,
         columns,
         key="paper",
-        title="Paper layout",
+        title="Restorers in the layout of the DR2 and VQFR papers",
         note="means; best in bold, second underlined",
         with_intervals=False,
     )

@@ -16,6 +16,7 @@ from reports.tables import (
     Column,
     cell_tables,
     decimals,
+    headline_severity,
     paper_table,
     ranks,
 )
@@ -175,3 +176,8 @@ def test_load_run_names_the_file_and_the_problem(tmp_path, run_dir):
     (folder / "sets.parquet").unlink()
     with pytest.raises(ReportError, match=r"manifest\.json: 'metrics' has no entry for \['psnr'"):
         _ = load_run(folder).metrics
+
+
+def test_headline_severity_prefers_the_full_ranges():
+    assert headline_severity({0, 1, 5}) == 0
+    assert headline_severity({1, 3}) == 3
