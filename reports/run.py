@@ -119,11 +119,6 @@ class Run:
         entry = self.manifest.get("restorers", {}).get(label, {})
         return dict(entry.get("params", {}))
 
-    def restorer_name(self, label: str) -> str:
-        """The registered plugin name behind a restorer label."""
-        entry = self.manifest.get("restorers", {}).get(label, {})
-        return str(entry.get("name", label))
-
 
 def load_run(folder: str | Path) -> Run:
     """Load and check a run folder.

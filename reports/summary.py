@@ -44,10 +44,10 @@ def summarize(
 
     rows = _image_rows(run, resamples, confidence, seed) + _set_rows(run)
     frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    return sort_rows(frame, run)
+    return _sort_rows(frame, run)
 
 
-def sort_rows(frame: pd.DataFrame, run: Run) -> pd.DataFrame:
+def _sort_rows(frame: pd.DataFrame, run: Run) -> pd.DataFrame:
     """Sort by cell, then restorers and metrics in the run's order."""
     restorer_order = {label: i for i, label in enumerate(run.restorers)}
     metric_order = {name: i for i, name in enumerate(run.metrics)}
