@@ -18,8 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/dr2bench list restorers
-	$(VENV)/bin/dr2bench list metrics
+	$(VENV)/bin/dr2bench run configs/demo.yaml --report
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "degrade": ("bench.commands.degrade", "build a synthetic paired test set (or replay one)"),
     "report": ("bench.commands.report", "tables, statistics, figures and an HTML report of a run"),
+    "analyze": ("bench.commands.analyze", "DR2 invariance under diffusion, N/tau/omega, sweeps"),
     "score": (
         "bench.commands.score",
         "score a folder of outputs: PSNR, SSIM, LPIPS, FID/KID, identity, NIQE",
@@ -55,8 +56,17 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from bench.datasets import DatasetError
     from bench.images import ImageError
     from bench.registry import RegistryError
+    from reports.run import ReportError
 
-    return (ConfigError, DatasetError, ImageError, RegistryError, Unavailable, FileNotFoundError)
+    return (
+        ConfigError,
+        DatasetError,
+        ImageError,
+        RegistryError,
+        ReportError,
+        Unavailable,
+        FileNotFoundError,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -265,7 +265,7 @@ class RestoreFailures(Exception):
         failures: Why each failed image failed, by its index in the batch.
 
     Example:
-        >>> raise RestoreFailures(output, {2: "no output restored_faces/7_00.png"})  # doctest: +SKIP
+        >>> raise RestoreFailures(out, {2: "no output faces/7_00.png"})  # doctest: +SKIP
     """
 
     def __init__(self, output: torch.Tensor, failures: dict[int, str]) -> None:

@@ -133,3 +133,12 @@ def test_list_images_is_recursive_and_sorted(tmp_path):
 def test_encode_png_accepts_float(rng):
     pixels = rng.random((32, 32, 3), dtype=np.float32)
     assert decode_image(encode_png(pixels)).shape == (32, 32, 3)
+
+
+def test_written_files_have_the_usual_permissions(tmp_path, rng):
+    import os
+
+    write_png(tmp_path / "a.png", rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o666 & ~umask
