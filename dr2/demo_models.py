@@ -31,6 +31,17 @@ PRESETS: dict[str, UNetConfig] = {
         learn_sigma=False,
         out_channels=3,
     ),
+    # A few thousand parameters' worth of network for tests and smoke runs.
+    "tiny": UNetConfig(
+        image_size=16,
+        model_channels=32,
+        num_res_blocks=1,
+        channel_mult=(1, 2),
+        attention_resolutions=(8,),
+        num_head_channels=32,
+        learn_sigma=False,
+        out_channels=3,
+    ),
 }
 
 
