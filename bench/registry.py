@@ -18,11 +18,16 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+# Modules imported when the registries are first read: plugins registered in code (not through
+# entry points) become visible to worker processes (Ray tasks, isolated workers) too.
+PLUGIN_MODULES = "DR2BENCH_PLUGIN_MODULES"
 
 
 class RegistryError(LookupError):
@@ -163,6 +168,8 @@ class Registry(Generic[T]):
         for ep in importlib.metadata.entry_points(group=self.group):
             dist = ep.dist.name if ep.dist is not None else "unknown distribution"
             self.register(ep.name, ep.value, source=f"{dist} ({self.group})")
+        for module in filter(None, os.environ.get(PLUGIN_MODULES, "").split(",")):
+            importlib.import_module(module.strip())
 
     def _import(self, name: str, entry: _Entry) -> Any:
         try:

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         output=args.output,
         keep_images=args.keep_images,
     )
-    executor = make_executor(args.executor, args.address)
+    executor = make_executor(args.executor, args.address, config.timeout_s)
     try:
         summary = Runner(config, executor, progress=not args.quiet).run(
             resume=args.resume, dry_run=args.dry_run

@@ -83,6 +83,7 @@ class RunConfig:
     device: str = "cpu"
     keep_images: Literal["none", "outputs", "all"] = "all"
     limit: int | None = None
+    timeout_s: float | None = None
 
     def all_seeds(self) -> tuple[int, ...]:
         """``seeds`` if given, else ``(seed,)``."""
@@ -157,6 +158,8 @@ def check(config: RunConfig, where: str) -> None:
         _check_chain(spec, where)
     if config.batch_size < 1:
         raise ConfigError(f"{where}: batch_size must be at least 1")
+    if config.timeout_s is not None and config.timeout_s <= 0:
+        raise ConfigError(f"{where}: timeout_s must be positive")
 
 
 def restorer_runs(config: RunConfig, where: str = "config") -> list[RestorerRun]:

@@ -16,16 +16,28 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
+from bench.run.isolation import IsolatedWorker, UnitFailed
+from bench.run.work import failed_entries
+
 Unit = tuple[Any, ...]
 
 
 class LocalExecutor:
-    """Runs units on this machine."""
+    """Runs units on this machine.
+
+    Args:
+        workers: Processes for CPU-bound units (default: all cores).
+        timeout_s: When set, network units run in a child process and each must finish within
+            this many seconds; a unit that times out is retried image by image (a unit's last
+            argument is its list of items) and the images that still time out are recorded as
+            failed.
+    """
 
     name = "local"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, timeout_s: float | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.worker = IsolatedWorker(timeout_s) if timeout_s else None
 
     def map(
         self,
@@ -42,10 +54,22 @@ class LocalExecutor:
                     yield future.result()
             return
         for unit in units:
-            yield fn(*unit)
+            yield self._isolated(fn, unit) if self.worker and not cpu_bound else fn(*unit)
+
+    def _isolated(self, fn: Callable[..., Any], unit: Unit) -> list[dict[str, Any]]:
+        assert self.worker is not None
+        try:
+            return self.worker.call(fn, unit)
+        except UnitFailed as exc:
+            *head, items = unit
+            if len(items) > 1:
+                return [e for item in items for e in self._isolated(fn, (*head, [item]))]
+            return failed_entries(fn, items, str(exc))
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Stop the isolated worker, if any."""
+        if self.worker is not None:
+            self.worker.close()
 
 
 class RayExecutor:
@@ -88,10 +112,12 @@ class RayExecutor:
             self._ray.shutdown()
 
 
-def make_executor(name: str, address: str | None = None) -> LocalExecutor | RayExecutor:
+def make_executor(
+    name: str, address: str | None = None, timeout_s: float | None = None
+) -> LocalExecutor | RayExecutor:
     """The executor called ``name`` (``local`` or ``ray``)."""
     if name == "local":
-        return LocalExecutor()
+        return LocalExecutor(timeout_s=timeout_s)
     if name == "ray":
         return RayExecutor(address)
     raise ValueError(f"unknown executor '{name}' (choose local or ray)")

@@ -260,3 +260,19 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 def _finite(value: float) -> float | None:
     value = float(value)
     return value if np.isfinite(value) else None
+
+
+def failed_entries(fn: Any, items: list[dict[str, Any]], message: str) -> list[dict[str, Any]]:
+    """Journal entries recording that ``fn`` could not process ``items`` (timeout, crash)."""
+    if fn is restore_unit:
+        return [_restored(item, "failed", message, 0.0) for item in items]
+    if fn is score_unit:
+        return [
+            {"k": i["key"], "kind": "score", "status": "failed", "value": None, "error": message}
+            for i in items
+        ]
+    if fn is features_unit:
+        return [
+            {"k": i["key"], "kind": "feat", "status": "failed", "error": message} for i in items
+        ]
+    raise ValueError(f"no failure entries for {fn!r}")

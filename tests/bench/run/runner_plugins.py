@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from dataclasses import dataclass
 
@@ -62,6 +63,19 @@ class Picky(Restorer):
         return out
 
 
+class Hang(Restorer):
+    version = 1
+    description = "hangs on bright images, kills its own process on dark ones"
+
+    def restore(self, images, seeds):
+        means = images.mean(dim=(1, 2, 3))
+        if (means > 0.8).any():
+            time.sleep(600)
+        if (means < 0.1).any():
+            os.kill(os.getpid(), signal.SIGKILL)
+        return images
+
+
 class Broken(Restorer):
     version = 1
     description = "always crashes"
@@ -116,6 +130,7 @@ PLUGINS = {
         "test_noisy": Noisy,
         "test_picky": Picky,
         "test_broken": Broken,
+        "test_hang": Hang,
     },
     METRICS: {
         "test_mae": MeanAbsError,

@@ -17,9 +17,15 @@ def test_local_and_ray_executors_agree(shared_data, tmp_path):
 
     config = {
         "name": "agree",
-        "datasets": [{"name": "hq", "kind": "folder", "path": str(shared_data / "hq")},
-                     {"name": "wider", "kind": "folder", "paired": False,
-                      "path": str(shared_data / "real" / "wider")}],
+        "datasets": [
+            {"name": "hq", "kind": "folder", "path": str(shared_data / "hq")},
+            {
+                "name": "wider",
+                "kind": "folder",
+                "paired": False,
+                "path": str(shared_data / "real" / "wider"),
+            },
+        ],
         "degradations": [{"chain": "classic", "severities": [2]}],
         "restorers": ["identity", "unsharp"],
         "metrics": ["psnr", "niqe"],
