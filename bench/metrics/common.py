@@ -7,7 +7,9 @@ image decoded from an 8-bit file is scored exactly as the published evaluation s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import queue
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -60,3 +62,42 @@ def failed(count: int, reason: str) -> Scores:
 def merge(values: list[float], errors: list[str | None]) -> Scores:
     """Per-image values and errors (``None`` where the value is valid) as :class:`Scores`."""
     return Scores(np.asarray(values, dtype=np.float64), tuple(errors))
+
+
+def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Iterate ``items`` while a background thread computes the next ``depth`` of them.
+
+    Used to decode the next batch of images while the network runs on the current one (image
+    decoding and torch both release the GIL). Exceptions are re-raised in the caller.
+    """
+    done = object()
+    ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                ready.put((item, None))
+            ready.put((done, None))
+        except BaseException as exc:  # handed to the consumer
+            ready.put((done, exc))
+
+    worker = threading.Thread(target=produce, name="prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                ready.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.01)

@@ -146,7 +146,10 @@ class _InceptionMetric(SetMetric):
         source, path = inception.resolve_weights(self.params.weights)
 
         def build() -> Any:
-            return inception.build_network(inception.weights_state(source, path)).to(device)
+            import torch
+
+            network = inception.build_network(inception.weights_state(source, path))
+            return network.to(device, memory_format=torch.channels_last)  # ~20% faster on CPU
 
         self.device = device
         self.network = cached_network(("inception", str(path), device), build)
@@ -158,7 +161,8 @@ class _InceptionMetric(SetMetric):
             self.load(self.device)
         batch = quantize_tensor(images.to(self.device))
         with torch.inference_mode():
-            pooled = self.network(inception.preprocess(batch, self.params.mode))[0]
+            inputs = inception.preprocess(batch, self.params.mode)
+            pooled = self.network(inputs.contiguous(memory_format=torch.channels_last))[0]
         return pooled.reshape(len(images), -1).double().cpu().numpy()
 
     def configured_reference(self) -> ReferenceStats | None:

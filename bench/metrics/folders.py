@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import numpy as np
 
 from bench.contracts import Metric, Unavailable
 from bench.images import IMAGE_SUFFIXES, list_images, read_image
+from bench.metrics.common import prefetched
 from bench.registry import METRICS
 
 Progress = Callable[[int, int], None]
@@ -112,20 +113,33 @@ def prepare(name: str, folders: dict[str, Path | None], device: str) -> MetricRu
     return MetricRun(name, metric)
 
 
-def batches(ids: list[str], size: int) -> list[list[str]]:
-    """Consecutive runs of at most ``size`` output ids."""
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+@dataclass(frozen=True)
+class Batch:
+    """Decoded images of one batch: outputs by id, and references by role and id."""
+
+    ids: list[str]
+    images: dict[str, np.ndarray]
+    refs: dict[str, dict[str, np.ndarray]]
 
 
-def score_batch(runs: list[MetricRun], ids: list[str], pairing: Pairing) -> None:
-    """Read one batch of outputs (and their references) and feed it to every metric."""
-    from bench.images import to_tensor
+def read_batches(pairing: Pairing, roles: set[str], size: int) -> Iterator[Batch]:
+    """Decode the outputs, and their ``roles`` references, ``size`` outputs at a time."""
+    ids = sorted(pairing.pred)
+    sources = {"gt": pairing.gt, "input": pairing.input}
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        images = {i: read_image(pairing.pred[i]) for i in chunk}
+        refs = {
+            role: {i: read_image(sources[role][i]) for i in chunk if i in sources[role]}
+            for role in ("gt", "input")
+            if role in roles
+        }
+        yield Batch(chunk, images, refs)
 
-    images = {i: read_image(pairing.pred[i]) for i in ids}
-    refs = {
-        role: {i: read_image(paths[i]) for i in ids if i in paths}
-        for role, paths in (("gt", pairing.gt), ("input", pairing.input))
-    }
+
+def score_batch(runs: list[MetricRun], batch: Batch) -> None:
+    """Feed one decoded batch to every metric."""
+    ids, images, refs = batch.ids, batch.images, batch.refs
     for run in runs:
         if run.unavailable or run.metric is None:
             continue
@@ -216,13 +230,17 @@ def score_folders(
     pairing = pair_folders(pred, gt, inputs)
     folders = {"gt": gt, "input": inputs, "ref": ref}
     runs = [prepare(name, folders, device) for name in names]
-    ids = sorted(pairing.pred)
+    roles = {
+        getattr(run.metric, "reference", "gt")
+        for run in runs
+        if run.metric is not None and run.metric.kind == "paired" and not run.unavailable
+    }
     done = 0
-    for batch in batches(ids, batch_size):
-        score_batch(runs, batch, pairing)
-        done += len(batch)
+    for batch in prefetched(read_batches(pairing, roles, batch_size)):
+        score_batch(runs, batch)
+        done += len(batch.ids)
         if progress is not None:
-            progress(done, len(ids))
+            progress(done, len(pairing.pred))
     for run in runs:
         finish_set(run)
     return pairing, runs

@@ -27,6 +27,7 @@ import numpy as np
 from bench.files import atomic_write_bytes, hash_value, sha256_file
 from bench.home import cache_dir
 from bench.images import list_images, read_image
+from bench.metrics.common import prefetched
 
 STATS_SUFFIXES = (".npz", ".pth", ".pt")
 
@@ -187,7 +188,14 @@ def folder_features(
 
 
 def image_batches(paths: list[Path], batch_size: int) -> Iterator[Any]:
-    """``N x 3 x H x W`` batches of the images at ``paths``; a size change starts a new batch."""
+    """``N x 3 x H x W`` batches of the images at ``paths``; a size change starts a new batch.
+
+    The next batch is decoded in a background thread while the caller uses the current one.
+    """
+    return prefetched(_decoded_batches(paths, batch_size))
+
+
+def _decoded_batches(paths: list[Path], batch_size: int) -> Iterator[Any]:
     from bench.images import to_tensor
 
     batch: list[np.ndarray] = []
