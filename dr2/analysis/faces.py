@@ -78,8 +78,9 @@ def read_face(path: Path) -> np.ndarray:
     image = read_image(path)
     if image.shape[0] != image.shape[1]:
         raise ImageError(
-            f"{path}: {image.shape[1]}x{image.shape[0]} is not square; the analysis needs "
-            "aligned square face crops"
+            path,
+            f"{image.shape[1]}x{image.shape[0]} is not square; the analysis needs aligned "
+            "square face crops",
         )
     return image
 

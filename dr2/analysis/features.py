@@ -1,10 +1,11 @@
 """Features of (diffused) images for the set-level distances: spectral or Inception.
 
 ``spectrum`` (default, cheap): per channel, the mean value and the log mean power in ``bins``
-radial frequency bands of equal width from 0 to 0.5 cycles per pixel (the corners beyond 0.5
-join the last band); power is ``|FFT|^2 / S^2``, so white noise of variance v has power v in
-every band. Blur lowers the high bands, noise raises them, colour and tone shifts move the means
-and the low bands: each degradation type leaves its mark where a linear probe can see it.
+(16, at most S / 4) radial frequency bands of equal width from 0 to 0.5 cycles per pixel (the
+corners beyond 0.5 join the last band); power is ``|FFT|^2 / S^2``, so white noise of variance v
+has power v in every band. Blur lowers the high bands, noise raises them, colour and tone shifts
+move the means and the low bands: each degradation type leaves its mark where a linear probe can
+see it.
 
 ``inception``: the 2048 pool3 features of FID/KID's Inception network (the ``kid`` metric's
 extractor, legacy resize), on images mapped from [-1, 1] to [0, 1] and clipped. Slow on a CPU.
@@ -76,9 +77,13 @@ def ring_power(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def spectral_features(z: torch.Tensor, bins: int = SPECTRAL_BINS) -> np.ndarray:
-    """``(B, C, S, S)`` to ``(B, C + C * bins)``: channel means, then log band powers."""
+    """``(B, C, S, S)`` to ``(B, C + C * bins)``: channel means, then log band powers.
+
+    At most ``S / 4`` bands, so that every band holds frequencies.
+    """
     import torch
 
+    bins = min(bins, z.shape[-1] // 4)
     index, counts = _band_index(z.shape[-1], bins)
     power = _binned_power(z, index, counts)[..., :bins]
     means = z.double().mean(dim=(2, 3))

@@ -13,9 +13,10 @@ the noise's power) and for a constant shift (the mean difference). For blur it c
 power ``(1 - |K|^2) P`` where the paired value counts ``|1 - K|^2 P``.
 
 Both terms are estimated without the bias finite sets give: the squared mean difference minus
-the variance of each set's mean, and each ring's power difference shrunk towards zero by two
-standard errors (a difference within two standard errors counts as none). Two halves of one set
-then give about 0, which :func:`dr2.analysis.suggest.suggest_for_folders` prints as a check.
+the variance of each set's mean, and each ring's power difference counted only where it exceeds
+two standard errors (a smaller one is indistinguishable from sampling noise and counts as none).
+Two halves of one set then give about 0, which
+:func:`dr2.analysis.suggest.suggest_for_folders` prints as a check.
 
 Example:
     >>> import torch
@@ -105,10 +106,13 @@ def set_statistics(faces: torch.Tensor, factor: int) -> SetStatistics:
 
 def unpaired_signal(first: SetStatistics, second: SetStatistics) -> float:
     """Unpaired signal energy per value between two sets (see the module docstring)."""
+    import torch
+
     channels, size = first.mean.shape[0], first.mean.shape[-1]
     shift = float((first.mean - second.mean).pow(2).mean())
     shift -= first.mean_variance + second.mean_variance
     error = (first.power_error**2 + second.power_error**2).sqrt()
-    difference = ((first.power - second.power).abs() - STANDARD_ERRORS * error).clamp(min=0)
+    difference = (first.power - second.power).abs()
+    difference = torch.where(difference > STANDARD_ERRORS * error, difference, 0.0)
     spread = float((difference * first.sizes).sum()) / (channels * size**2)
     return max(shift, 0.0) + spread
