@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from dr2.analysis.invariance import InvarianceResult
 
 EMBEDDING_COLUMNS = 5
+RATIO_FLOOR = 1e-4
+
+
+def _power_of_ten(value: float, _position: int) -> str:
+    """Log-axis tick text without mathtext (the report style turns mathtext off)."""
+    return f"1e{round(np.log10(value))}" if value > 0 else "0"
 
 
 def band_name(n: int) -> str:
@@ -34,6 +40,8 @@ def band_name(n: int) -> str:
 @styled
 def closed_form_figure(result: InvarianceResult) -> Figure:
     """Signal ratio against t, per degradation, one panel per band (log scale)."""
+    from matplotlib.ticker import FuncFormatter
+
     bands = result.config.bands
     figure = new_figure(2.3 * len(bands) + 1.3, 2.4)
     axes = figure.subplots(1, len(bands), squeeze=False, sharey=True).ravel()
@@ -53,6 +61,8 @@ def closed_form_figure(result: InvarianceResult) -> Figure:
             )
         ax.axhline(result.config.threshold, color="0.3", linewidth=0.8, linestyle=":")
         ax.set_yscale("log")
+        ax.set_ylim(bottom=RATIO_FLOOR)
+        ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
         ax.set_title(band_name(n))
         ax.set_xlabel("respaced step t")
     axes[0].set_ylabel("signal ratio r(t)  (threshold dotted)")
@@ -79,7 +89,7 @@ def set_distance_figure(result: InvarianceResult) -> Figure:
             top.plot(rows["t"], rows["probe_accuracy"], **kwargs)
             bottom.plot(rows["t"], rows["mmd"], **kwargs)
         top.axhline(0.5, color="0.3", linewidth=0.8, linestyle=":")
-        top.set_ylim(0.3, 1.02)
+        top.set_ylim(0.0, 1.02)
         top.set_title(band_name(n))
         bottom.axhline(0.0, color="0.3", linewidth=0.8, linestyle=":")
         bottom.set_xlabel("respaced step t")

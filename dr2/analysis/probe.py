@@ -9,7 +9,8 @@ held-out accuracy is not significantly above chance: a one-sided binomial test a
 (0.05). Cross-validated predictions are not fully independent, so the test is approximate.
 
 MMD is the unbiased squared maximum mean discrepancy with KID's cubic polynomial kernel
-(:func:`bench.metrics.fid.kernel_inception_distance`) on features standardised over both sets.
+``(x . y / d + 1)^3`` on features standardised over both sets, for paired sets (row i of each
+from the same face).
 
 Example:
     >>> rng = np.random.default_rng(0)
@@ -176,15 +177,26 @@ def probe_accuracy(
     return ProbeResult(correct / len(labels), chance, len(labels), float(p_value), alpha)
 
 
-def mmd(first: np.ndarray, second: np.ndarray, seed: int = 0) -> float:
-    """Unbiased MMD^2 (KID's cubic kernel) between two feature sets, standardised jointly."""
-    from bench.metrics.fid import kernel_inception_distance
+def mmd(first: np.ndarray, second: np.ndarray) -> float:
+    """Unbiased MMD^2 with KID's cubic kernel between paired feature sets, standardised jointly.
 
-    pooled = np.vstack([first, second]).astype(np.float64)
+    Row i of both sets comes from the same face, so the pairs (i, i) are left out of every sum
+    (the U-statistic over pairs of faces); leaving them in the cross term, as an unpaired
+    estimator does, would bias the value below zero for nearly identical versions of a face.
+    """
+    first, second = np.asarray(first, np.float64), np.asarray(second, np.float64)
+    if first.shape != second.shape or len(first) < 2:
+        raise ValueError(
+            f"paired sets of at least 2 rows needed, got {first.shape}, {second.shape}"
+        )
+    pooled = np.vstack([first, second])
     mean, scale = pooled.mean(axis=0), pooled.std(axis=0)
     scale[scale == 0] = 1.0
-    size = min(len(first), len(second))
-    value, _, _ = kernel_inception_distance(
-        (first - mean) / scale, (second - mean) / scale, 1, size, seed
-    )
-    return value
+    a, b = (first - mean) / scale, (second - mean) / scale
+    dims, n = a.shape[1], len(a)
+
+    def kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return (x @ y.T / dims + 1.0) ** 3
+
+    terms = kernel(a, a) + kernel(b, b) - kernel(a, b) - kernel(b, a)
+    return float((terms.sum() - np.trace(terms)) / (n * (n - 1)))

@@ -91,7 +91,7 @@ def set_tables(
                 folds=config.folds,
                 alpha=config.alpha,
             )
-            distance = mmd(features[labels == 0], features[labels == group], seed=config.seed)
+            distance = mmd(features[labels == 0], features[labels == group])
             rows.append(
                 {"degradation": spec.label, "chain": spec.chain, "severity": spec.severity}
                 | where

@@ -105,6 +105,31 @@ def test_binary_fit_matches_scipy():
     assert np.mean(predict(weights, features) == labels) > 0.8
 
 
+def test_paired_mmd_by_brute_force():
+    rng = np.random.default_rng(6)
+    first, second = rng.standard_normal((6, 3)), rng.standard_normal((6, 3)) + 0.5
+    pooled = np.vstack([first, second])
+    a = (first - pooled.mean(0)) / pooled.std(0)
+    b = (second - pooled.mean(0)) / pooled.std(0)
+
+    def k(x, y):
+        return (x @ y / 3 + 1) ** 3
+
+    total = sum(
+        k(a[i], a[j]) + k(b[i], b[j]) - k(a[i], b[j]) - k(b[i], a[j])
+        for i in range(6)
+        for j in range(6)
+        if i != j
+    )
+    assert mmd(first, second) == pytest.approx(total / 30)
+
+
+def test_paired_mmd_of_nearly_identical_versions_is_near_zero():
+    rng = np.random.default_rng(7)
+    faces = rng.standard_normal((30, 8))
+    assert abs(mmd(faces, faces + 0.01 * rng.standard_normal(faces.shape))) < 0.01
+
+
 def test_mmd_is_near_zero_for_one_distribution_and_positive_for_two():
     rng = np.random.default_rng(3)
     same = mmd(rng.standard_normal((200, 5)), rng.standard_normal((200, 5)))
