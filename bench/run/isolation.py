@@ -16,6 +16,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from bench.files import StorageError
+
 READY = "ready"
 
 
@@ -24,8 +26,9 @@ class UnitFailed(RuntimeError):
 
 
 class _Raised:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, storage: StorageError | None = None) -> None:
         self.text = text
+        self.storage = storage  # a full disk or read-only folder stops the run, as in-process
 
 
 def _serve(connection: Any) -> None:
@@ -41,8 +44,9 @@ def _serve(connection: Any) -> None:
         fn, args = message
         try:
             connection.send(fn(*args))
-        except BaseException:  # report, keep serving
-            connection.send(_Raised(traceback.format_exc()))
+        except BaseException as exc:  # report, keep serving
+            storage = exc if isinstance(exc, StorageError) else None
+            connection.send(_Raised(traceback.format_exc(), storage))
 
 
 class IsolatedWorker:
@@ -82,6 +86,8 @@ class IsolatedWorker:
             self._kill()
             raise UnitFailed(f"the worker process died (exit code {code})") from None
         if isinstance(result, _Raised):
+            if result.storage is not None:
+                raise result.storage
             raise RuntimeError(result.text)
         return result
 

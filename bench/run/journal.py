@@ -3,7 +3,9 @@
 Each finished unit of work (an LQ image, a restored image, a metric value, features) appends one
 JSON line ``{"k": cache_key, "kind": ..., ...}`` and the file is fsync'ed after every batch of
 lines. A crash can only leave a torn last line, which is cut off when the journal is opened again,
-so a resumed run sees exactly the work that finished, never half of it.
+so a resumed run sees exactly the work that finished, never half of it. A line damaged in the
+middle (a failing disk) is ignored and its work done again: keys are content hashes, so redoing
+work never changes a result.
 """
 
 from __future__ import annotations
@@ -28,9 +30,15 @@ class Journal:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.entries: dict[str, dict[str, Any]] = {}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._load()
-        self._handle = open(self.path, "ab")  # noqa: SIM115 - kept open for appends
+        self.damaged = 0  # lines that do not decode (a damaged disk): their work is redone
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._load()
+            self._handle = open(self.path, "ab")  # noqa: SIM115 - kept open for appends
+        except OSError as exc:
+            raise StorageError(
+                exc.errno, f"cannot write {self.path}: {exc.strerror or exc}"
+            ) from exc
 
     def _load(self) -> None:
         if not self.path.exists():
@@ -41,8 +49,11 @@ class Journal:
             with open(self.path, "r+b") as handle:
                 handle.truncate(len(complete))
         for line in complete.splitlines():
-            entry = json.loads(line)
-            self.entries[entry["k"]] = entry
+            entry = _entry(line)
+            if entry is not None:
+                self.entries[entry["k"]] = entry
+            elif line.strip():
+                self.damaged += 1
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self.entries.get(key)
@@ -70,6 +81,15 @@ class Journal:
         self._handle.close()
 
 
+def _entry(line: bytes) -> dict[str, Any] | None:
+    """A journal line's entry, or None when the line is damaged."""
+    try:
+        entry = json.loads(line)
+    except (ValueError, RecursionError):  # invalid JSON or UTF-8
+        return None
+    return entry if isinstance(entry, dict) and isinstance(entry.get("k"), str) else None
+
+
 class RunLock:
     """An exclusive lock on a run folder, released when the process ends (even on kill -9)."""
 
@@ -78,8 +98,13 @@ class RunLock:
         self._handle: Any = None
 
     def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path, "a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.path, "a+")
+        except OSError as exc:  # a read-only run folder, no permission
+            raise StorageError(
+                exc.errno, f"cannot write {self.path}: {exc.strerror or exc}"
+            ) from exc
         try:
             fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

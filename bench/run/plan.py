@@ -12,11 +12,12 @@ sha256 hashes of everything that changes a result, chained stage to stage:
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bench.contracts import Item
+from bench.datasets import DatasetError
 from bench.files import hash_value, sha256_bytes, sha256_file
 from bench.registry import DATASETS, RESTORERS
 from bench.run.config import RestorerRun, RunConfig, restorer_runs
@@ -85,6 +86,7 @@ class Plan:
     config: RunConfig
     samples: list[Sample]
     runs: list[Run]
+    skipped: dict[str, list[str]] = field(default_factory=dict)
 
 
 def image_seed(seed: int, dataset: str, image_id: str, chain: str, severity: int) -> int:
@@ -96,8 +98,12 @@ def image_seed(seed: int, dataset: str, image_id: str, chain: str, severity: int
 def make_plan(config: RunConfig) -> Plan:
     """Expand ``config``: list the datasets, hash their files and key every sample."""
     samples: list[Sample] = []
+    skipped: dict[str, list[str]] = {}
     for spec in config.datasets:
         dataset = DATASETS.create(spec.kind, **spec.params)
+        listing = getattr(dataset, "skipped", None)  # files left out, for datasets that know
+        if listing is not None and (notes := listing()):
+            skipped[spec.name] = notes
         items = dataset.items()[: config.limit] if config.limit else dataset.items()
         for item in items:
             _check_id(spec.name, item)
@@ -108,7 +114,7 @@ def make_plan(config: RunConfig) -> Plan:
                 cell = Cell(spec.name, kind, chain, severity, seed)
                 samples.extend(_sample(cell, item, chain_identity) for item in items)
     runs = [_run(r) for r in restorer_runs(config)]
-    return Plan(config=config, samples=samples, runs=runs)
+    return Plan(config=config, samples=samples, runs=runs, skipped=skipped)
 
 
 def _dataset_kind(items: list[Item]) -> str:
@@ -173,6 +179,7 @@ def file_hash(path: Path) -> str:
 
 def _check_id(dataset: str, item: Item) -> None:
     """Image ids become paths inside the run folder: refuse anything that could escape it."""
-    parts = PurePosixPath(item.id).parts
+    safe = isinstance(item.id, str) and "\x00" not in item.id
+    parts = PurePosixPath(item.id).parts if safe else ()
     if not parts or PurePosixPath(item.id).is_absolute() or ".." in parts:
-        raise ValueError(f"dataset '{dataset}': image id '{item.id}' is not a safe relative path")
+        raise DatasetError(f"dataset '{dataset}': image id {item.id!r} is not a safe relative path")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import to_dict
-from bench.files import atomic_write_json, hash_value
+from bench.files import atomic_write_json, hash_value, remove_temporaries
 from bench.registry import METRICS, RESTORERS
 from bench.run import records, work
 from bench.run.config import MetricSpec, RunConfig
@@ -43,6 +43,7 @@ class RunSummary:
     computed: dict[str, int] = field(default_factory=dict)
     rows: int = 0
     failures: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0
 
     @property
     def failed(self) -> int:
@@ -107,23 +108,27 @@ class Runner:
         with RunLock(self.dir):
             plan = make_plan(self.config)
             self.journal = Journal(self.dir / "journal.jsonl")
+            handler = None
             try:
                 if dry_run:
                     self._dry_run(plan)
                     return self.summary
                 self._check_config(resume)
                 started = now()
-                self._attach_log()
+                handler = self._attach_log()
+                self._tidy(plan)
                 self._degrade(plan)
                 self._restore(plan)
+                self._score(plan)
                 for metric in self.metrics:
                     if metric.kind == "set":
                         compute_set_metric(self, plan, metric)
-                    else:
-                        self._score(plan, metric)
                 self._write_outputs(plan, started)
             finally:
                 self.journal.close()
+                if handler is not None:
+                    log.removeHandler(handler)
+                    handler.close()
         return self.summary
 
     def _check_config(self, resume: bool) -> None:
@@ -137,18 +142,35 @@ class Runner:
                 "(finished work is reused) or choose another output folder"
             )
 
-    def _attach_log(self) -> None:
+    def _attach_log(self) -> logging.Handler:
         handler = logging.FileHandler(self.dir / "run.log")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.info("run %s started", self.config.name)
+        return handler
+
+    def _tidy(self, plan: Plan) -> None:
+        """Remove what an interrupted write left; log the files the datasets left out."""
+        removed = remove_temporaries(self.dir)
+        if removed:
+            log.info("removed %d temporary files of writes interrupted by a crash", removed)
+        if self.journal.damaged:
+            log.warning(
+                "journal: %d damaged lines ignored; their work is done again", self.journal.damaged
+            )
+        for dataset, notes in plan.skipped.items():
+            for note in notes:
+                log.warning("dataset %s: %s", dataset, note)
+        self.summary.skipped = sum(len(notes) for notes in plan.skipped.values())
+
+    def _count(self, phase: str, images: int = 1) -> None:
+        self.summary.computed[phase] = self.summary.computed.get(phase, 0) + images
 
     def _execute(
         self, phase: str, fn: Any, units: list[tuple], *, cpu_bound: bool = False, images: int
     ) -> None:
         """Run units, journal each result as it arrives, show progress."""
-        self.summary.computed[phase] = self.summary.computed.get(phase, 0) + images
         if not units:
             return
         from tqdm import tqdm
@@ -180,6 +202,7 @@ class Runner:
         todo = [s for s in plan.samples if not self._done(s.lq_key, self.lq(s))]
         items = [self._degrade_item(s) for s in todo]
         units = [(items[i : i + DEGRADE_CHUNK],) for i in range(0, len(items), DEGRADE_CHUNK)]
+        self._count("degrade", len(items))
         self._execute("degrade", work.degrade_unit, units, cpu_bound=True, images=len(items))
 
     def _degrade_item(self, s: Sample) -> dict[str, Any]:
@@ -214,6 +237,7 @@ class Runner:
                 items = [self._restore_item(run, s) for s in batch]
                 units.append((run.name, params, self.config.device, items))
                 count += len(items)
+        self._count("restore", count)
         self._execute("restore", work.restore_unit, units, images=count)
 
     def _restore_item(self, run: Run, s: Sample) -> dict[str, Any]:
@@ -258,26 +282,36 @@ class Runner:
             return None
         return str(self.lq(s) if metric.reference == "input" else self.gt(s))
 
-    def _score(self, plan: Plan, metric: MetricInfo) -> None:
+    def _score(self, plan: Plan) -> None:
+        """Every paired and no-reference metric value still missing, each image decoded once."""
+        metrics = [m for m in self.metrics if m.kind != "set"]
         items = []
         for run in plan.runs:
             for s in plan.samples:
-                key = self.score_key(metric, run, s)
-                if key is None or self._done(key) or not self._out_ok(run, s):
+                if not self._out_ok(run, s):
                     continue
-                items.append(
-                    {
-                        "key": key,
-                        "out_path": str(self.out(run, s)),
-                        "ref_path": self._ref_path(metric, s),
-                    }
-                )
+                keys = {}
+                for metric in metrics:
+                    key = self.score_key(metric, run, s)
+                    if key is not None and not self._done(key):
+                        keys[metric.name] = key
+                        self._count(f"score {metric.name}")
+                if keys:
+                    items.append(self._score_item(run, s, keys))
+        specs = [(m.name, m.params_json, m.kind, m.reference) for m in metrics]
         size = self.config.batch_size
         units = [
-            (metric.name, metric.params_json, self.config.device, items[i : i + size])
-            for i in range(0, len(items), size)
+            (specs, self.config.device, items[i : i + size]) for i in range(0, len(items), size)
         ]
-        self._execute(f"score {metric.name}", work.score_unit, units, images=len(items))
+        self._execute("score", work.score_unit, units, images=len(items))
+
+    def _score_item(self, run: Run, s: Sample, keys: dict[str, str]) -> dict[str, Any]:
+        return {
+            "keys": keys,
+            "out_path": str(self.out(run, s)),
+            "gt_path": str(self.gt(s)) if s.gt_key else None,
+            "input_path": str(self.lq(s)),
+        }
 
     def _write_outputs(self, plan: Plan, started: str) -> None:
         rows, timings = [], []
@@ -337,6 +371,7 @@ class Runner:
                 for r in plan.runs
             },
             "failures": {"count": self.summary.failed, "by_status": self.summary.failures},
+            "skipped": {"count": self.summary.skipped, "files": plan.skipped},
             "images": {"lq": len({s.lq_key for s in plan.samples})},
         }
         atomic_write_json(self.dir / "manifest.json", manifest)

@@ -61,6 +61,7 @@ def compute_set_metric(runner: Runner, plan: Plan, metric: MetricInfo) -> None:
         (metric.name, metric.params_json, runner.config.device, items[i : i + size])
         for i in range(0, len(items), size)
     ]
+    runner._count(f"features {metric.name}", len(items))
     runner._execute(f"features {metric.name}", work.features_unit, units, images=len(items))
     entries = []
     for (cell, label), members in _groups(runner, plan).items():

@@ -17,7 +17,7 @@ import numpy as np
 from bench.contracts import Unavailable
 from bench.datasets import DatasetError
 from bench.files import StorageError
-from bench.images import ImageError, read_image, write_png
+from bench.images import ImageError, read_image, read_png, write_png
 from bench.registry import METRICS, RESTORERS
 
 PLAIN_ERRORS: tuple[type[BaseException], ...] = (Unavailable, ImageError, DatasetError)
@@ -129,12 +129,12 @@ def restore_unit(
 
 def _restore_batch(restorer: Any, items: list[dict[str, Any]], device: str) -> list[tuple]:
     from bench.contracts import RestoreFailures
-    from bench.images import to_numpy, to_tensor
+    from bench.images import to_tensor
 
     start = time.perf_counter()
     failures: dict[int, str] = {}
     try:
-        images = [read_image(item["lq_path"]) for item in items]
+        images = [read_png(item["lq_path"]) for item in items]
         if len({image.shape for image in images}) > 1:
             raise ValueError("images of different sizes in one batch")
         batch = to_tensor(images, device)
@@ -154,12 +154,13 @@ def _restore_batch(restorer: Any, items: list[dict[str, Any]], device: str) -> l
         if problem:
             results.append(("failed", problem, per_image))
             continue
-        write_png(item["out_path"], to_numpy(image[None])[0])
+        write_png(item["out_path"], image)
         results.append(("ok", None, per_image))
     return results
 
 
-def _check_output(output: Any, batch: Any, index: int) -> tuple[Any, str | None]:
+def _check_output(output: Any, batch: Any, index: int) -> tuple[np.ndarray | None, str | None]:
+    """Image ``index`` of a restorer's output as a numpy image, or why it cannot be used."""
     import torch
 
     if not isinstance(output, torch.Tensor):
@@ -171,13 +172,13 @@ def _check_output(output: Any, batch: Any, index: int) -> tuple[Any, str | None]
         )
     if not output.dtype.is_floating_point:
         return None, f"restorer output has dtype {output.dtype}, expected a float tensor"
-    image = output[index].detach().float()
-    if not torch.isfinite(image).all():
+    image = output[index].detach().float().cpu().numpy().transpose(1, 2, 0)
+    if not np.isfinite(image).all():
         return None, "restorer output contains NaN or Inf"
     low, high = float(image.min()), float(image.max())
     if low < -OUTPUT_TOLERANCE or high > 1 + OUTPUT_TOLERANCE:
         return None, f"restorer output range [{low:.3g}, {high:.3g}] is outside [0, 1]"
-    return image.clamp(0.0, 1.0), None
+    return np.clip(image, 0.0, 1.0), None
 
 
 def _restored(item: dict[str, Any], status: str, error: str | None, seconds: float) -> dict:
@@ -185,43 +186,83 @@ def _restored(item: dict[str, Any], status: str, error: str | None, seconds: flo
 
 
 def score_unit(
-    name: str, params_json: str, device: str, items: list[dict[str, Any]]
+    metrics: list[tuple[str, str, str, str]], device: str, items: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Score a batch with a paired or no-reference metric.
+    """Score a batch of outputs with every paired and no-reference metric they still need.
 
-    Item keys: ``key``, ``out_path`` and ``ref_path`` (None for no-reference metrics).
+    Each image is decoded once for all metrics. ``metrics`` holds ``(name, params_json, kind,
+    reference)``; item keys: ``keys`` (``{metric: cache key}`` of the values still needed),
+    ``out_path``, ``gt_path`` (or None) and ``input_path``.
     """
     try:
-        metric = plugin("metric", name, params_json, device)
-        images = [read_image(item["out_path"]) for item in items]
-        refs = [read_image(item["ref_path"]) for item in items if item.get("ref_path")]
-        scores = _score(metric, images, refs)
+        images = [read_png(item["out_path"]) for item in items]
     except Exception as exc:
-        if len(items) > 1 and not isinstance(exc, Unavailable):
+        if len(items) > 1:
+            return [e for item in items for e in score_unit(metrics, device, [item])]
+        return failed_entries(score_unit, items, _error(exc))
+    references: dict[str, list[np.ndarray | None]] = {}
+    entries = []
+    for name, params_json, kind, reference in metrics:
+        chosen = [i for i, item in enumerate(items) if name in item["keys"]]
+        if not chosen:
+            continue
+        refs = None
+        if kind == "paired":
+            if reference not in references:
+                field = "input_path" if reference == "input" else "gt_path"
+                references[reference] = [_read_optional(item[field]) for item in items]
+            refs = [references[reference][i] for i in chosen]
+        entries += _score_metric(
+            name,
+            params_json,
+            device,
+            [items[i]["keys"][name] for i in chosen],
+            [images[i] for i in chosen],
+            refs,
+        )
+    return entries
+
+
+def _read_optional(path: str | None) -> np.ndarray | None:
+    return read_png(path) if path else None
+
+
+def _score_metric(
+    name: str,
+    params_json: str,
+    device: str,
+    keys: list[str],
+    images: list[np.ndarray],
+    refs: list[np.ndarray | None] | None,
+) -> list[dict[str, Any]]:
+    """One metric over a batch; a failing batch is retried image by image."""
+    from bench.images import to_tensor
+
+    try:
+        metric = plugin("metric", name, params_json, device)
+        if len({image.shape for image in images + [r for r in refs or [] if r is not None]}) > 1:
+            raise ValueError("output and reference images differ in size")
+        pred = to_tensor(images)
+        scores = metric.score(pred, to_tensor(refs)) if refs is not None else metric.score(pred)
+    except Exception as exc:
+        if len(keys) > 1 and not isinstance(exc, Unavailable):
             return [
-                entry for item in items for entry in score_unit(name, params_json, device, [item])
+                entry
+                for key, image, ref in zip(keys, images, refs or [None] * len(keys), strict=True)
+                for entry in _score_metric(
+                    name, params_json, device, [key], [image], None if refs is None else [ref]
+                )
             ]
         status = "unavailable" if isinstance(exc, Unavailable) else "failed"
-        error = _error(exc)
-        return [
-            {"k": i["key"], "kind": "score", "status": status, "value": None, "error": error}
-            for i in items
-        ]
+        return [_score_entry(key, status, None, _error(exc)) for key in keys]
     return [
-        {"k": item["key"], "kind": "score", "status": "ok", "value": _finite(value), "error": error}
-        for item, value, error in zip(items, scores.values, scores.errors, strict=True)
+        _score_entry(key, "ok", _finite(value), error)
+        for key, value, error in zip(keys, scores.values, scores.errors, strict=True)
     ]
 
 
-def _score(metric: Any, images: list[np.ndarray], refs: list[np.ndarray]) -> Any:
-    from bench.images import to_tensor
-
-    if len({image.shape for image in images + refs}) > 1:
-        raise ValueError("output and reference images differ in size")
-    pred = to_tensor(images)
-    if metric.kind == "paired":
-        return metric.score(pred, to_tensor(refs))
-    return metric.score(pred)
+def _score_entry(key: str, status: str, value: float | None, error: str | None) -> dict[str, Any]:
+    return {"k": key, "kind": "score", "status": status, "value": value, "error": error}
 
 
 def features_unit(
@@ -233,7 +274,7 @@ def features_unit(
 
     try:
         metric = plugin("metric", name, params_json, device)
-        images = [read_image(item["path"]) for item in items]
+        images = [read_png(item["path"]) for item in items]
         if len({image.shape for image in images}) > 1:
             raise ValueError("images of different sizes in one batch")
         features = np.asarray(metric.features(to_tensor(images)), dtype=np.float64)
@@ -268,8 +309,7 @@ def failed_entries(fn: Any, items: list[dict[str, Any]], message: str) -> list[d
         return [_restored(item, "failed", message, 0.0) for item in items]
     if fn is score_unit:
         return [
-            {"k": i["key"], "kind": "score", "status": "failed", "value": None, "error": message}
-            for i in items
+            _score_entry(key, "failed", None, message) for i in items for key in i["keys"].values()
         ]
     if fn is features_unit:
         return [
