@@ -46,8 +46,10 @@ def load_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from exc
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 2023-02-30, a huge int
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from exc
 
 
 def load_config(cls: type[D], path: str | Path) -> D:

@@ -1,7 +1,8 @@
 """Datasets: a folder of images, a paired LQ/GT folder, and the ``params.jsonl`` manifest.
 
 Ids are relative POSIX paths inside the dataset folder, so they are stable across machines and
-do not depend on listing order.
+do not depend on listing order. Files whose suffix is not an image suffix are left out of a
+dataset and listed by ``skipped()`` (the runner logs them and counts them in ``manifest.json``).
 
 Example:
     >>> ds = FolderDataset(path="../shared/data/hq")  # doctest: +SKIP
@@ -49,6 +50,26 @@ def _relative_ids(root: Path) -> tuple[dict[str, Path], dict[str, str]]:
     return ids, duplicates
 
 
+def non_images(root: Path) -> list[Path]:
+    """Files below ``root`` that are not images by suffix: never part of a dataset, but reported.
+
+    Example:
+        >>> non_images(Path("faces"))  # doctest: +SKIP
+        [PosixPath('faces/README.txt')]
+    """
+    if not root.is_dir():
+        return []
+    found = [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES]
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _not_image_notes(root: Path) -> list[str]:
+    return [
+        f"{path}: not an image file (suffix '{path.suffix}'); left out of the dataset"
+        for path in non_images(root)
+    ]
+
+
 def _duplicate_problem(rel: str, duplicates: dict[str, str]) -> str | None:
     if rel not in duplicates:
         return None
@@ -81,6 +102,10 @@ class FolderDataset(Dataset):
             Item(id=rel, problem=_duplicate_problem(rel, duplicates), **{role: path})
             for rel, path in images.items()
         ]
+
+    def skipped(self) -> list[str]:
+        """Files in the folder that are not part of the dataset, each with the reason."""
+        return _not_image_notes(Path(self.params.path))
 
 
 class PairedFolderDataset(Dataset):
@@ -128,6 +153,15 @@ class PairedFolderDataset(Dataset):
         lq_stems = {_stem(rel) for rel in _relative_ids(lq_dir)[0]}
         return [rel for rel in _relative_ids(gt_dir)[0] if _stem(rel) not in lq_stems]
 
+    def skipped(self) -> list[str]:
+        """Files in the LQ and GT folders that are not part of the dataset, with the reason."""
+        lq_dir, gt_dir = self.folders()
+        unmatched = [
+            f"{gt_dir / rel}: ground truth without an LQ image; left out of the dataset"
+            for rel in self.unmatched_gt()
+        ]
+        return _not_image_notes(lq_dir) + _not_image_notes(gt_dir) + unmatched
+
 
 def _stem(rel: str) -> str:
     path = Path(rel)
@@ -135,6 +169,7 @@ def _stem(rel: str) -> str:
 
 
 PARAMS_REQUIRED = ("id", "chain", "chain_version", "severity", "seed", "steps")
+PARAMS_TYPES = {"id": str, "chain": str, "chain_version": int}
 
 
 def write_params(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
@@ -155,24 +190,36 @@ def read_params(path: str | Path) -> dict[str, dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: cannot read params manifest: {exc}") from exc
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # JSON text may hold U+2028
         if not line.strip():
             continue
         where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{where}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(record, dict):
-            raise DatasetError(f"{where}: expected a JSON object, got {type(record).__name__}")
-        missing = [key for key in PARAMS_REQUIRED if key not in record]
-        if missing:
-            raise DatasetError(f"{where}: missing keys {', '.join(missing)}")
-        if not isinstance(record["id"], str) or not record["id"]:
-            raise DatasetError(f"{where}: 'id' must be a non-empty string")
-        if not isinstance(record["steps"], list):
-            raise DatasetError(f"{where}: 'steps' must be a list of degradation steps")
+        record = _params_record(line, where)
         if record["id"] in records:
             raise DatasetError(f"{where}: duplicate id '{record['id']}'")
         records[record["id"]] = record
     return records
+
+
+def _params_record(line: str, where: str) -> dict[str, Any]:
+    """One checked line of ``params.jsonl``; ``where`` (file and line) starts every error."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{where}: not valid JSON ({exc.msg})") from exc
+    except (ValueError, RecursionError) as exc:  # a number over 4300 digits, deep nesting
+        raise DatasetError(f"{where}: not usable JSON ({type(exc).__name__})") from exc
+    if not isinstance(record, dict):
+        raise DatasetError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    missing = [key for key in PARAMS_REQUIRED if key not in record]
+    if missing:
+        raise DatasetError(f"{where}: missing keys {', '.join(missing)}")
+    for key, kind in PARAMS_TYPES.items():
+        value = record[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise DatasetError(f"{where}: '{key}' must be {kind.__name__}, got {value!r}")
+    if not record["id"]:
+        raise DatasetError(f"{where}: 'id' must be a non-empty string")
+    if not isinstance(record["steps"], list):
+        raise DatasetError(f"{where}: 'steps' must be a list of degradation steps")
+    return record

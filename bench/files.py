@@ -58,6 +58,22 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
+def remove_temporaries(folder: str | Path) -> int:
+    """Delete the temporary files of atomic writes that a crash (``kill -9``) cut short.
+
+    Only call it while no other process writes below ``folder`` (a run holds its lock).
+
+    Returns:
+        How many files were removed.
+    """
+    removed = 0
+    for path in Path(folder).rglob(".*.tmp"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write UTF-8 text to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))

@@ -68,7 +68,13 @@ class Field:
     def check(self, value: Any, where: str) -> Any:
         """Return ``value`` as this field's type, or raise naming ``where``."""
         if self.kind is float and _is_number(value):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                raise DegradationError(
+                    f"{where} is an integer too large for a float; the range is "
+                    f"[{self.low}, {self.high}]"
+                ) from None
         elif not isinstance(value, self.kind) or (self.kind is int and isinstance(value, bool)):
             raise DegradationError(
                 f"{where} must be {self.kind.__name__}, got {type(value).__name__} {value!r}"

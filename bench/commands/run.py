@@ -69,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
         done = ", ".join(f"{phase} {n}" for phase, n in summary.computed.items() if n)
         print(f"computed: {done}")
     print(f"{summary.rows} rows in {summary.run_dir / 'records.parquet'}")
+    if summary.skipped:
+        print(
+            f"{summary.skipped} files in the dataset folders were left out (not images, or ground "
+            f"truth without an LQ image); listed in {summary.run_dir / 'manifest.json'}"
+        )
     if summary.failed:
         detail = ", ".join(f"{n} {status}" for status, n in summary.failures.items())
         print(
