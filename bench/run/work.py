@@ -22,6 +22,8 @@ from bench.registry import METRICS, RESTORERS
 
 PLAIN_ERRORS: tuple[type[BaseException], ...] = (Unavailable, ImageError, DatasetError)
 OUTPUT_TOLERANCE = 1e-3  # outputs may leave [0, 1] by this much (then clipped); more is a failure
+# what a plugin may raise that fails its images, not the run (sys.exit in a wrapped script too)
+PLUGIN_FAILURES: tuple[type[BaseException], ...] = (Exception, SystemExit)
 
 
 @functools.cache
@@ -63,7 +65,7 @@ def degrade_unit(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         try:
             steps = _degrade(item)
             entry = {"status": "ok", "steps": steps}
-        except Exception as exc:  # one bad image must not stop the run
+        except PLUGIN_FAILURES as exc:  # one bad image must not stop the run
             _reraise_storage(exc)
             entry = {"status": "failed", "error": _error(exc), "steps": []}
         entry |= {"k": item["key"], "kind": "lq", "time": time.perf_counter() - start}
@@ -109,7 +111,7 @@ def restore_unit(
     start = time.perf_counter()
     try:
         restorer = plugin("restorer", name, params_json, device)
-    except Exception as exc:
+    except PLUGIN_FAILURES as exc:
         status = "unavailable" if isinstance(exc, Unavailable) else "failed"
         return [_restored(item, status, _error(exc), 0.0) for item in items]
     load_time = time.perf_counter() - start
@@ -144,7 +146,7 @@ def _restore_batch(restorer: Any, items: list[dict[str, Any]], device: str) -> l
         except RestoreFailures as partial:
             output, failures = partial.output, partial.failures
         checked = [_check_output(output, batch, i) for i in range(len(items))]
-    except Exception as exc:
+    except PLUGIN_FAILURES as exc:
         message = _error(exc) if len(items) == 1 else f"batch failed: {_error(exc)}"
         return [("failed", message, 0.0)] * len(items)
     per_image = (time.perf_counter() - start) / len(items)
@@ -244,7 +246,7 @@ def _score_metric(
             raise ValueError("output and reference images differ in size")
         pred = to_tensor(images)
         scores = metric.score(pred, to_tensor(refs)) if refs is not None else metric.score(pred)
-    except Exception as exc:
+    except PLUGIN_FAILURES as exc:
         if len(keys) > 1 and not isinstance(exc, Unavailable):
             return [
                 entry
@@ -278,7 +280,7 @@ def features_unit(
         if len({image.shape for image in images}) > 1:
             raise ValueError("images of different sizes in one batch")
         features = np.asarray(metric.features(to_tensor(images)), dtype=np.float64)
-    except Exception as exc:
+    except PLUGIN_FAILURES as exc:
         if len(items) > 1 and not isinstance(exc, Unavailable):
             return [e for item in items for e in features_unit(name, params_json, device, [item])]
         status = "unavailable" if isinstance(exc, Unavailable) else "failed"

@@ -1,0 +1,113 @@
+"""Plugins that misbehave on purpose, registered in-process under names starting with ``test_``.
+
+``test_faulty`` passes images through unchanged, except the images whose id contains ``on``,
+where it commits ``fault``; ``test_mean`` is a cheap no-reference metric (the mean value).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from bench.contracts import NoReferenceMetric, RestoreFailures, Restorer, Scores
+from bench.registry import METRICS, RESTORERS
+
+Fault = Literal[
+    "none",
+    "nan",
+    "inf",
+    "range",
+    "slightly_out",
+    "size",
+    "count",
+    "integer",
+    "double",
+    "numpy",
+    "raise",
+    "partial",
+    "exit",
+]
+
+
+class Faulty(Restorer):
+    """The identity, except on the images whose id contains ``on``."""
+
+    version = 1
+    description = "identity that misbehaves on chosen images"
+
+    @dataclass(frozen=True)
+    class Params:
+        fault: Fault = "none"
+        on: str = "bad"
+
+    def restore(self, images: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        return images.clone()
+
+    def restore_batch(
+        self, images: torch.Tensor, seeds: Sequence[int], ids: Sequence[str]
+    ) -> torch.Tensor:
+        hit = [i for i, image_id in enumerate(ids) if self.params.on in image_id]
+        output = images.clone()
+        if not hit or self.params.fault == "none":
+            return output
+        return self._misbehave(output, hit, ids)
+
+    def _misbehave(self, output: torch.Tensor, hit: list[int], ids: Sequence[str]):
+        fault = self.params.fault
+        if fault in ("nan", "inf"):
+            output[hit] = float(fault)
+        elif fault == "range":
+            output[hit] = output[hit] * 3.0 - 1.0
+        elif fault == "slightly_out":
+            output[hit] = output[hit] * 0 + 1.0005  # within the 1e-3 tolerance: clipped
+        elif fault == "size":
+            return output[..., :-2, :]
+        elif fault == "count":
+            return output[:-1]
+        elif fault == "integer":
+            return (output * 255).round().to(torch.uint8)
+        elif fault == "double":
+            return output.double()
+        elif fault == "numpy":
+            return output.numpy()
+        elif fault == "raise":
+            raise RuntimeError(f"cannot restore {ids[hit[0]]} <img src=x onerror=alert(1)>")
+        elif fault == "partial":
+            raise RestoreFailures(output, {i: f"no face found in {ids[i]}" for i in hit})
+        elif fault == "exit":
+            sys.exit(2)
+        return output
+
+
+class Mean(NoReferenceMetric):
+    version = 1
+    description = "mean value"
+    higher_is_better = True
+
+    def score(self, pred: torch.Tensor) -> Scores:
+        return Scores.ok(pred.mean(dim=(1, 2, 3)).double().numpy())
+
+
+PLUGINS = {RESTORERS: {"test_faulty": Faulty}, METRICS: {"test_mean": Mean}}
+
+
+def register() -> None:
+    for registry, plugins in PLUGINS.items():
+        for name, cls in plugins.items():
+            if name not in registry.names():
+                registry.register(name, cls, source="tests")
+
+
+def unregister() -> None:
+    for registry, plugins in PLUGINS.items():
+        for name in plugins:
+            registry.unregister(name)
+
+
+if os.environ.get("DR2BENCH_TEST_PLUGINS"):
+    register()
