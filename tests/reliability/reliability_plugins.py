@@ -6,6 +6,7 @@ where it commits ``fault``; ``test_mean`` is a cheap no-reference metric (the me
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import Literal
 import torch
 
 from bench.contracts import NoReferenceMetric, RestoreFailures, Restorer, Scores
+from bench.files import StorageError
 from bench.registry import METRICS, RESTORERS
 
 Fault = Literal[
@@ -111,3 +113,8 @@ def unregister() -> None:
 
 if os.environ.get("DR2BENCH_TEST_PLUGINS"):
     register()
+
+
+def fail_to_write(path: str) -> None:
+    """A unit of work that meets a full disk (run in an isolated worker by the tests)."""
+    raise StorageError(errno.ENOSPC, f"cannot write {path}: No space left on device")

@@ -210,6 +210,7 @@ def test_files_left_out_are_listed_and_logged(finished_run, folders):
         assert f"{faces / name}: not an image file" in log
 
 
+@pytest.mark.slow
 def test_the_summary_and_the_report_count_the_failures(finished_run):
     from reports.build import build_report
 
