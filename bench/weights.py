@@ -124,7 +124,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path))
+        try:
+            return load_file(str(path))
+        except Exception as exc:  # SafetensorError: a damaged or mislabelled file
+            raise UnsafeCheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

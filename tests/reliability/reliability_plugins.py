@@ -1,7 +1,8 @@
 """Plugins that misbehave on purpose, registered in-process under names starting with ``test_``.
 
 ``test_faulty`` passes images through unchanged, except the images whose id contains ``on``,
-where it commits ``fault``; ``test_mean`` is a cheap no-reference metric (the mean value).
+where it commits ``fault``; ``test_mean`` is a cheap no-reference metric (the mean value);
+``test_hostile`` is a dataset whose one image has an id chosen by the test.
 """
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import torch
 
-from bench.contracts import NoReferenceMetric, RestoreFailures, Restorer, Scores
+from bench.contracts import (
+    Dataset,
+    Item,
+    NoReferenceMetric,
+    RestoreFailures,
+    Restorer,
+    Scores,
+)
 from bench.files import StorageError
-from bench.registry import METRICS, RESTORERS
+from bench.registry import DATASETS, METRICS, RESTORERS
 
 Fault = Literal[
     "none",
@@ -95,7 +104,26 @@ class Mean(NoReferenceMetric):
         return Scores.ok(pred.mean(dim=(1, 2, 3)).double().numpy())
 
 
-PLUGINS = {RESTORERS: {"test_faulty": Faulty}, METRICS: {"test_mean": Mean}}
+class Hostile(Dataset):
+    """One image served under an id chosen by the test (ids that try to leave the run folder)."""
+
+    version = 1
+    description = "one image under a chosen id"
+
+    @dataclass(frozen=True)
+    class Params:
+        image: Path
+        id: str = "../escape.png"
+
+    def items(self) -> list[Item]:
+        return [Item(id=self.params.id, gt=Path(self.params.image))]
+
+
+PLUGINS = {
+    RESTORERS: {"test_faulty": Faulty},
+    METRICS: {"test_mean": Mean},
+    DATASETS: {"test_hostile": Hostile},
+}
 
 
 def register() -> None:
