@@ -15,21 +15,6 @@ from bench.files import atomic_write_bytes
 
 KEY_COLUMNS = ["dataset", "chain", "severity", "seed", "restorer", "image_id"]
 SET_KEY_COLUMNS = ["dataset", "chain", "severity", "seed", "restorer", "metric"]
-SET_COLUMNS = [
-    "dataset",
-    "dataset_kind",
-    "chain",
-    "severity",
-    "seed",
-    "restorer",
-    "metric",
-    "value",
-    "n",
-    "config",
-    "extra",
-    "status",
-    "error",
-]
 
 
 def _json(value: Any) -> str:

@@ -26,6 +26,7 @@ from bench.run.manifest import now, provenance
 from bench.run.plan import Cell, Plan, Run, Sample, make_plan
 from bench.run.sets import compute_set_metric, set_rows
 from reports.paths import gt_path, lq_path, output_path
+from reports.run import SET_COLUMNS  # the reports read what the runner writes: one schema
 
 log = logging.getLogger("dr2bench.run")
 DEGRADE_CHUNK = 8
@@ -327,7 +328,7 @@ class Runner:
         records.write_table(self.dir / "records.parquet", rows, records.KEY_COLUMNS)
         records.write_table(self.dir / "timings.parquet", timings, records.KEY_COLUMNS)
         records.write_table(
-            self.dir / "sets.parquet", sets, records.SET_KEY_COLUMNS, columns=records.SET_COLUMNS
+            self.dir / "sets.parquet", sets, records.SET_KEY_COLUMNS, columns=list(SET_COLUMNS)
         )
         self.summary.rows = len(rows)
         for row in rows:
