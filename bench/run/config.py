@@ -112,9 +112,10 @@ def load_run_config(path: str | Path, **overrides: Any) -> RunConfig:
     data["restorers"] = [
         _named(r, f"{where}: restorers[{i}]") for i, r in enumerate(_list(data, "restorers", where))
     ]
-    data["metrics"] = [
-        _named(m, f"{where}: metrics[{i}]") for i, m in enumerate(data.get("metrics") or [])
-    ]
+    metrics = data.get("metrics") or []
+    if not isinstance(metrics, list):
+        raise ConfigError(f"{where}: 'metrics' must be a list, got {type(metrics).__name__}")
+    data["metrics"] = [_named(m, f"{where}: metrics[{i}]") for i, m in enumerate(metrics)]
     config = build(RunConfig, data, where=where)
     check(config, where)
     return config
