@@ -168,6 +168,9 @@ def restorer_runs(config: RunConfig, where: str = "config") -> list[RestorerRun]
     runs = []
     for i, spec in enumerate(config.restorers):
         keys = list(spec.grid)
+        empty = [key for key in keys if not spec.grid[key]]
+        if empty:  # the product would be empty: the restorer would silently not run
+            raise ConfigError(f"{where}: restorers[{i}]: grid '{empty[0]}' has no values")
         for values in itertools.product(*(spec.grid[k] for k in keys)):
             point = dict(zip(keys, values, strict=True))
             params = dict(spec.params) | point

@@ -148,6 +148,14 @@ def test_run_config_loader_random_text(folder, text):
     _load(folder, text)
 
 
+def test_an_empty_grid_is_an_error_not_a_missing_restorer(folder):
+    config = _base_config(folder) | {"restorers": [{"name": "lanczos", "grid": {"size": []}}]}
+    path = folder / "empty-grid.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=r"restorers\[0\]: grid 'size' has no values"):
+        load_run_config(path)
+
+
 # -- params.jsonl ----------------------------------------------------------------------------
 
 RECORD = {
