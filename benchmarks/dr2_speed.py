@@ -7,13 +7,17 @@
 2. Seconds per UNet forward of the official DR2 FFHQ-256 configuration (93.6 M parameters,
    random weights) at batch 1: ours (channels-last, fused attention) against the same network
    evaluated the way the official code does it (contiguous tensors, einsum attention with
-   ``QKVAttentionLegacy``'s split, GroupNorm through float32 casts), interleaved round by round
+   ``QKVAttentionLegacy``'s split, GroupNorm through float32 casts, out-of-place SiLU),
+   interleaved round by round
    so both see the same machine load. The official code was measured at ~3.1 s/step on this
    2-core machine.
 
 The machine is shared, so the load average is recorded with the numbers.
 
-Run: ``python -m benchmarks.dr2_speed [--threads N]``.
+Everything is measured with 1 and with 2 torch threads: on a busy 2-core machine two OpenMP
+threads can be several times slower than one.
+
+Run: ``python -m benchmarks.dr2_speed [--threads 1 2]``.
 """
 
 from __future__ import annotations
@@ -82,17 +86,22 @@ def _reference_norm_forward(self, x: torch.Tensor) -> torch.Tensor:
     return torch.nn.GroupNorm.forward(self, x.float()).type(x.dtype)
 
 
+def _reference_silu_forward(self, x: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.silu(x)
+
+
 def unet_step_seconds(rounds: int) -> dict[str, float]:
     """Median seconds per forward of the official configuration: ours and official-style."""
     from dr2.unet import UNet, UNetConfig
-    from dr2.unet_blocks import AttentionBlock, GroupNorm32
+    from dr2.unet_blocks import AttentionBlock, GroupNorm32, NormSiLU
 
     torch.manual_seed(0)
     model = UNet(UNetConfig.dr2_ffhq256()).eval()
     x = torch.randn(1, 3, 256, 256)
     t = torch.tensor([500.0])
     ours, reference = [], []
-    fast_attention, fast_norm = AttentionBlock.forward, GroupNorm32.forward
+    fast = AttentionBlock.forward, GroupNorm32.forward, NormSiLU.forward
+    slow = _reference_attention_forward, _reference_norm_forward, _reference_silu_forward
     with torch.inference_mode():
         for _ in range(rounds + 1):  # the first round warms up both
             model.to(memory_format=torch.channels_last)
@@ -100,16 +109,13 @@ def unet_step_seconds(rounds: int) -> dict[str, float]:
             model(x.contiguous(memory_format=torch.channels_last), t)
             ours.append(time.perf_counter() - start)
             model.to(memory_format=torch.contiguous_format)
-            AttentionBlock.forward, GroupNorm32.forward = (
-                _reference_attention_forward,
-                _reference_norm_forward,
-            )
+            AttentionBlock.forward, GroupNorm32.forward, NormSiLU.forward = slow
             try:
                 start = time.perf_counter()
                 model(x, t)
                 reference.append(time.perf_counter() - start)
             finally:
-                AttentionBlock.forward, GroupNorm32.forward = fast_attention, fast_norm
+                AttentionBlock.forward, GroupNorm32.forward, NormSiLU.forward = fast
     return {
         "ours_s_per_step": statistics.median(ours[1:]),
         "official_style_s_per_step": statistics.median(reference[1:]),
@@ -120,34 +126,37 @@ def unet_step_seconds(rounds: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--images", type=int, default=16, help="images per throughput run")
     parser.add_argument("--rounds", type=int, default=3, help="timed UNet steps per variant")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
     sampler, source = demo_sampler()
-    batch1 = dr2_throughput(sampler, 1, args.images)
-    batch16 = dr2_throughput(sampler, 16, max(16, args.images))
-    steps = unet_step_seconds(args.rounds)
+    runs = {}
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        batch1 = dr2_throughput(sampler, 1, args.images)
+        batch16 = dr2_throughput(sampler, 16, max(16, args.images))
+        runs[f"{threads}_threads"] = {
+            "dr2_demo_images_per_s_batch1": batch1,
+            "dr2_demo_images_per_s_batch16": batch16,
+            "dr2_demo_batch16_speedup": batch16 / batch1,
+            "official_unet_256_batch1": unet_step_seconds(args.rounds),
+            "load_average_after": os.getloadavg(),
+        }
     write_result(
         "dr2_speed",
         {
-            "threads": args.threads,
             "load_average_before": load_before,
-            "load_average_after": os.getloadavg(),
             "dr2_demo": {
                 "model": source,
                 "size": 64,
                 "factor": FACTOR,
                 "tau": TAU,
                 "omega": sampler.resolve_omega(TAU, FACTOR, None),
-                "images_per_s_batch1": batch1,
-                "images_per_s_batch16": batch16,
-                "batch16_speedup": batch16 / batch1,
                 "target_speedup": 2.0,
             },
-            "official_unet_256_batch1": steps,
+            "runs": runs,
             "official_code_reported_s_per_step": 3.1,
         },
     )

@@ -24,6 +24,7 @@ from torch import nn
 from dr2.unet_blocks import (
     AttentionBlock,
     Downsample,
+    NormSiLU,
     ResBlock,
     TimestepEmbedSequential,
     Upsample,
@@ -223,7 +224,7 @@ class UNet(nn.Module):
 
         self.out = nn.Sequential(
             normalization(ch, c.norm_groups),
-            nn.SiLU(),
+            NormSiLU(),
             zero_module(nn.Conv2d(input_ch, c.out_channels, 3, padding=1)),
         )
 
