@@ -2,7 +2,8 @@
 
 ``test_faulty`` passes images through unchanged, except the images whose id contains ``on``,
 where it commits ``fault``; ``test_mean`` is a cheap no-reference metric (the mean value);
-``test_hostile`` is a dataset whose one image has an id chosen by the test.
+``test_grain`` adds per-image seeded noise; ``test_spread`` is a set metric; ``test_hostile`` is
+a dataset whose one image has an id chosen by the test.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 
 from bench.contracts import (
@@ -24,6 +26,8 @@ from bench.contracts import (
     RestoreFailures,
     Restorer,
     Scores,
+    SetMetric,
+    SetValue,
 )
 from bench.files import StorageError
 from bench.registry import DATASETS, METRICS, RESTORERS
@@ -104,6 +108,36 @@ class Mean(NoReferenceMetric):
         return Scores.ok(pred.mean(dim=(1, 2, 3)).double().numpy())
 
 
+class Grain(Restorer):
+    """Adds noise seeded by each image's seed: its output depends on nothing else."""
+
+    version = 1
+    description = "adds per-image seeded noise"
+    stochastic = True
+
+    def restore(self, images: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        noise = [
+            torch.rand(images.shape[1:], generator=torch.Generator().manual_seed(seed))
+            for seed in seeds
+        ]
+        return (images * 0.9 + torch.stack(noise) * 0.1).clamp(0, 1)
+
+
+class Spread(SetMetric):
+    """Distance between the mean colours of a set and of its reference."""
+
+    version = 1
+    description = "distance of mean colours"
+    higher_is_better = False
+
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        return images.mean(dim=(2, 3)).double().numpy()
+
+    def value(self, features: np.ndarray, reference: np.ndarray) -> SetValue:
+        gap = np.abs(features.mean(axis=0) - np.asarray(reference).mean(axis=0)).sum()
+        return SetValue(float(gap), len(features))
+
+
 class Hostile(Dataset):
     """One image served under an id chosen by the test (ids that try to leave the run folder)."""
 
@@ -120,8 +154,8 @@ class Hostile(Dataset):
 
 
 PLUGINS = {
-    RESTORERS: {"test_faulty": Faulty},
-    METRICS: {"test_mean": Mean},
+    RESTORERS: {"test_faulty": Faulty, "test_grain": Grain},
+    METRICS: {"test_mean": Mean, "test_spread": Spread},
     DATASETS: {"test_hostile": Hostile},
 }
 
