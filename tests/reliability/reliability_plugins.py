@@ -1,9 +1,11 @@
 """Plugins that misbehave on purpose, registered in-process under names starting with ``test_``.
 
-``test_faulty`` passes images through unchanged, except the images whose id contains ``on``,
-where it commits ``fault``; ``test_mean`` is a cheap no-reference metric (the mean value);
-``test_grain`` adds per-image seeded noise; ``test_spread`` is a set metric; ``test_hostile`` is
-a dataset whose one image has an id chosen by the test.
+- ``test_faulty``: the identity, except on the images whose id contains ``on``, where it
+  commits ``fault``;
+- ``test_needs_file``: the identity, unavailable until its ``file`` exists (missing weights);
+- ``test_grain``: adds per-image seeded noise (a stochastic restorer);
+- ``test_mean``: a cheap no-reference metric; ``test_spread``: a set metric;
+- ``test_hostile``: a dataset whose one image has an id chosen by the test.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bench.contracts import (
     Scores,
     SetMetric,
     SetValue,
+    Unavailable,
 )
 from bench.files import StorageError
 from bench.registry import DATASETS, METRICS, RESTORERS
@@ -108,6 +111,24 @@ class Mean(NoReferenceMetric):
         return Scores.ok(pred.mean(dim=(1, 2, 3)).double().numpy())
 
 
+class NeedsFile(Restorer):
+    """The identity, once ``file`` exists (a stand-in for missing weights)."""
+
+    version = 1
+    description = "identity that needs a file"
+
+    @dataclass(frozen=True)
+    class Params:
+        file: str = "weights.pth"
+
+    def load(self, device: str = "cpu") -> None:
+        if not Path(self.params.file).exists():
+            raise Unavailable(f"missing weights {self.params.file}: put the file there")
+
+    def restore(self, images: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        return images.clone()
+
+
 class Grain(Restorer):
     """Adds noise seeded by each image's seed: its output depends on nothing else."""
 
@@ -154,7 +175,7 @@ class Hostile(Dataset):
 
 
 PLUGINS = {
-    RESTORERS: {"test_faulty": Faulty, "test_grain": Grain},
+    RESTORERS: {"test_faulty": Faulty, "test_grain": Grain, "test_needs_file": NeedsFile},
     METRICS: {"test_mean": Mean, "test_spread": Spread},
     DATASETS: {"test_hostile": Hostile},
 }

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +51,21 @@ def _broken_png() -> bytes:
     return bytes(data)
 
 
-# file name -> (bytes, the decoded image the GT must equal, or None for a failure)
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares a size but holds almost no pixel data (a hostile header)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    pixels = zlib.compress(b"\x00" * 16)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+# file name -> its bytes (each converted by a documented rule; the GT is checked against it)
 CONVERTED = {
     "rgb.png": lambda: _encode(_rgb()),
     "grey.png": lambda: _encode(_rgb().convert("L")),
@@ -62,6 +78,7 @@ CONVERTED = {
     "nested/face.tif": lambda: _encode(_rgb(), "TIFF"),
     "Dup.png": lambda: _encode(_rgb()),  # keeps its id: first in sorted order
 }
+# file name -> (its bytes, the reason its row fails with)
 FAILING = {
     "truncated.png": (lambda: _encode(_rgb())[:120], "corrupt or truncated"),
     "broken.png": (_broken_png, "corrupt or truncated"),
@@ -69,6 +86,9 @@ FAILING = {
     "notes.png": (lambda: b"these are notes, not pixels\n", "not a readable image file"),
     "tiny.png": (lambda: _encode(_rgb(20, 20)), "20x20; sides must be 32 to 8192"),
     "huge.png": (lambda: _encode(Image.new("RGB", (8193, 32))), "8193x32; sides must be"),
+    # sizes read from the header, before any pixel is decoded (no gigabyte allocations)
+    "header.png": (lambda: _png_header_only(16000, 100), "16000x100; sides must be"),
+    "bomb.png": (lambda: _png_header_only(20000, 20000), "image is too large"),
     "dup.png": (lambda: _encode(_rgb()), "differs from 'Dup.png' only in letter case"),
 }
 NOT_IMAGES = ["README.txt", "labels.json", ".DS_Store", "nested/Thumbs.db"]

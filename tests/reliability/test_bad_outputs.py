@@ -85,3 +85,23 @@ def test_outputs_within_the_rules_are_converted(records, run_dir):
     assert np.array_equal(
         double, read_image(run_dir.parent / "data/lq/bad.png")
     )  # float64 accepted
+
+
+def test_unavailable_restorer_is_tried_again_on_the_next_run(run_dir, tmp_path):
+    weights = tmp_path / "weights.pth"
+    config = {
+        "name": "unavailable",
+        "datasets": [{"name": "pairs", "kind": "paired", "path": str(run_dir.parent / "data")}],
+        "restorers": [{"name": "test_needs_file", "params": {"file": str(weights)}}],
+        "metrics": ["test_mean"],
+        "output": str(tmp_path / "run"),
+    }
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
+    summary = Runner(load_run_config(tmp_path / "run.yaml"), LocalExecutor(), progress=False).run()
+    frame = pd.read_parquet(summary.run_dir / "records.parquet")
+    assert (frame["status"] == "unavailable").all()
+    assert frame["error"].str.contains(f"missing weights {weights}").all()
+    weights.touch()
+    summary = Runner(load_run_config(tmp_path / "run.yaml"), LocalExecutor(), progress=False).run()
+    assert summary.computed["restore"] == len(IDS)
+    assert (pd.read_parquet(summary.run_dir / "records.parquet")["status"] == "ok").all()
