@@ -2,7 +2,9 @@
 
 Every file dr2bench writes goes through :func:`atomic_write_bytes`: the bytes go to a temporary
 file in the same folder, are flushed to disk, and replace the target in one ``os.replace``, so a
-crash (even ``kill -9``) leaves either the old file or the new one, never half of one.
+crash (even ``kill -9``) leaves either the old file or the new one, never half of one. A
+``kill -9`` during a write can leave the hidden temporary file; a run removes those it finds in
+its folder when it starts (:func:`remove_temporaries`).
 """
 
 from __future__ import annotations
