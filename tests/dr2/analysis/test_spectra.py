@@ -93,3 +93,15 @@ def test_separation_of_merged_and_apart_groups():
     apart = merged + 10 * labels[:, None]
     assert separation(merged, labels) < 0.05
     assert separation(apart, labels) > 0.9
+
+
+@pytest.mark.slow
+def test_inception_features_are_the_kid_metrics_on_images_in_zero_one():
+    from bench.registry import METRICS
+    from dr2.analysis.features import extract
+
+    z = torch.rand((2, 3, 64, 64), generator=torch.Generator().manual_seed(10)) * 2.4 - 1.2
+    metric = METRICS.create("kid")
+    expected = metric.features(((z + 1) / 2).clamp(0, 1))
+    np.testing.assert_allclose(extract(z, "inception"), expected, rtol=1e-5, atol=1e-6)
+    assert extract(z, "inception").shape == (2, 2048)
