@@ -9,9 +9,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bench
+from bench.config import to_dict
+
+if TYPE_CHECKING:
+    from bench.run.plan import Plan
+    from bench.run.runner import Runner
 
 PACKAGES = (
     "torch",
@@ -97,4 +102,39 @@ def provenance() -> dict[str, Any]:
         "packages": packages(),
         "hardware": hardware(),
         "command": sys.argv,
+    }
+
+
+def run_manifest(runner: Runner, plan: Plan, started: str) -> dict[str, Any]:
+    """The whole ``manifest.json`` of a finished run (see docs/run-format.md)."""
+    summary = runner.summary
+    return {
+        "name": runner.config.name,
+        "config": to_dict(runner.config),
+        "seeds": list(runner.config.all_seeds()),
+        "started": started,
+        "finished": now(),
+        **provenance(),
+        "metrics": {
+            m.name: {
+                "kind": m.kind,
+                "reference": m.reference,
+                "version": m.version,
+                "higher_is_better": m.higher_is_better,
+                "config": m.config,
+            }
+            for m in runner.metrics
+        },
+        "restorers": {
+            r.label: {
+                "name": r.name,
+                "version": r.version,
+                "params": r.params,
+                "weights": r.weights,
+            }
+            for r in plan.runs
+        },
+        "failures": {"count": summary.failed, "by_status": summary.failures},
+        "skipped": {"count": summary.skipped, "files": plan.skipped},
+        "images": {"lq": len({s.lq_key for s in plan.samples})},
     }

@@ -21,8 +21,9 @@ from bench.files import atomic_write_json, hash_value, remove_temporaries
 from bench.registry import METRICS, RESTORERS
 from bench.run import records, work
 from bench.run.config import MetricSpec, RunConfig
+from bench.run.dry_run import print_plan
 from bench.run.journal import Journal, RunLock
-from bench.run.manifest import now, provenance
+from bench.run.manifest import now, run_manifest
 from bench.run.plan import Cell, Plan, Run, Sample, make_plan
 from bench.run.sets import compute_set_metric, set_rows
 from reports.paths import gt_path, lq_path, output_path
@@ -112,7 +113,7 @@ class Runner:
             handler = None
             try:
                 if dry_run:
-                    self._dry_run(plan)
+                    print_plan(self, plan)
                     return self.summary
                 self._check_config(resume)
                 started = now()
@@ -136,7 +137,13 @@ class Runner:
         path = self.dir / "manifest.json"
         if resume or not path.exists():
             return
-        previous = json.loads(path.read_text()).get("config")
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8")).get("config")
+        except (ValueError, AttributeError) as exc:
+            raise ConfigChangedError(
+                f"{path} is damaged ({exc}); pass --resume to continue the run in this folder "
+                "(finished work is reused and the manifest rewritten)"
+            ) from exc
         if previous != to_dict(self.config):
             raise ConfigChangedError(
                 f"{self.dir} holds a run of a different config; pass --resume to extend it "
@@ -278,11 +285,6 @@ class Runner:
             return None
         return s.lq_key if metric.reference == "input" else s.gt_key
 
-    def _ref_path(self, metric: MetricInfo, s: Sample) -> str | None:
-        if metric.kind != "paired":
-            return None
-        return str(self.lq(s) if metric.reference == "input" else self.gt(s))
-
     def _score(self, plan: Plan) -> None:
         """Every paired and no-reference metric value still missing, each image decoded once."""
         metrics = [m for m in self.metrics if m.kind != "set"]
@@ -345,37 +347,7 @@ class Runner:
         return None if key is None else self.journal.get(key)
 
     def _write_manifest(self, plan: Plan, started: str) -> None:
-        manifest = {
-            "name": self.config.name,
-            "config": to_dict(self.config),
-            "seeds": list(self.config.all_seeds()),
-            "started": started,
-            "finished": now(),
-            **provenance(),
-            "metrics": {
-                m.name: {
-                    "kind": m.kind,
-                    "reference": m.reference,
-                    "version": m.version,
-                    "higher_is_better": m.higher_is_better,
-                    "config": m.config,
-                }
-                for m in self.metrics
-            },
-            "restorers": {
-                r.label: {
-                    "name": r.name,
-                    "version": r.version,
-                    "params": r.params,
-                    "weights": r.weights,
-                }
-                for r in plan.runs
-            },
-            "failures": {"count": self.summary.failed, "by_status": self.summary.failures},
-            "skipped": {"count": self.summary.skipped, "files": plan.skipped},
-            "images": {"lq": len({s.lq_key for s in plan.samples})},
-        }
-        atomic_write_json(self.dir / "manifest.json", manifest)
+        atomic_write_json(self.dir / "manifest.json", run_manifest(self, plan, started))
 
     def _prune_images(self) -> None:
         keep = self.config.keep_images
@@ -387,24 +359,3 @@ class Runner:
         }[keep]
         for path in doomed:
             shutil.rmtree(path, ignore_errors=True)
-
-    def _dry_run(self, plan: Plan) -> None:
-        cells = sorted({s.cell for s in plan.samples}, key=lambda c: c.parts())
-        print(f"run '{self.config.name}' -> {self.dir}")
-        for cell in cells:
-            count = sum(1 for s in plan.samples if s.cell == cell)
-            print(f"  cell {'/'.join(cell.parts())} ({cell.dataset_kind}): {count} images")
-        print(f"  restorers: {', '.join(r.label for r in plan.runs)}")
-        print(f"  metrics: {', '.join(m.name for m in self.metrics) or 'none'}")
-        lq_done = sum(1 for s in plan.samples if self._done(s.lq_key, self.lq(s)))
-        pairs = [(r, s) for r in plan.runs for s in plan.samples]
-        out_done = sum(1 for r, s in pairs if self._done(r.restore_key(s), self.out(r, s)))
-        print(f"  degrade: {lq_done}/{len(plan.samples)} cached")
-        print(f"  restore: {out_done}/{len(pairs)} cached")
-        for metric in self.metrics:
-            if metric.kind == "set":
-                continue
-            keys = [k for r, s in pairs if (k := self.score_key(metric, r, s))]
-            print(
-                f"  score {metric.name}: {sum(k in self.journal for k in keys)}/{len(keys)} cached"
-            )

@@ -189,3 +189,12 @@ def test_keep_images_none(make_config):
 def test_config_errors(make_config, overrides, pattern):
     with pytest.raises(ConfigError, match=pattern):
         load_run_config(make_config(**overrides))
+
+
+def test_damaged_manifest_asks_for_resume(make_config):
+    path = make_config()
+    summary = run(path)
+    (summary.run_dir / "manifest.json").write_text("{not json")
+    with pytest.raises(ConfigChangedError, match="manifest.json is damaged.*--resume"):
+        run(path)
+    assert run(path, resume=True).rows == 18
