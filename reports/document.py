@@ -137,7 +137,19 @@ def _failures(report: Report) -> list[Block]:
     reasons = _metric_errors(records)
     if len(reasons):
         blocks.append(FrameBlock("Metric values that could not be computed", reasons))
+    skipped = _skipped(report.run.manifest)
+    if len(skipped):
+        blocks.append(FrameBlock("Files in dataset folders that were left out", skipped))
     return blocks
+
+
+def _skipped(manifest: dict[str, Any]) -> pd.DataFrame:
+    """The files the datasets left out (not images, ground truth without an input)."""
+    import pandas as pd
+
+    files = (manifest.get("skipped") or {}).get("files") or {}
+    rows = [{"dataset": d, "file": note} for d, notes in sorted(files.items()) for note in notes]
+    return pd.DataFrame(rows, columns=["dataset", "file"])
 
 
 def _metric_errors(records: pd.DataFrame) -> pd.DataFrame:

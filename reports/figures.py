@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from bench.files import atomic_write_bytes
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -129,7 +131,9 @@ def save_figure(figure: Figure, folder: Path, name: str, title: str) -> SavedFig
     files = []
     for suffix, meta in metadata.items():
         path = folder / f"{name}.{suffix}"
-        figure.savefig(path, dpi=PRINT_DPI, metadata=meta)
+        rendered = io.BytesIO()
+        figure.savefig(rendered, format=suffix, dpi=PRINT_DPI, metadata=meta)
+        atomic_write_bytes(path, rendered.getvalue())
         files.append(path)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=SCREEN_DPI, metadata=metadata["png"])
