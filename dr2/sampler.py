@@ -60,6 +60,9 @@ def default_omega(tau: int, factor: int, num_timesteps: int) -> int:
 class DR2Sampler:
     """Runs DR2 with one diffusion model.
 
+    The model is moved to ``device``, put in eval mode and (with ``channels_last``) converted to
+    channels-last in place.
+
     Args:
         model: the UNet (epsilon, or epsilon + variance values for learned-range variance).
         diffusion: the (respaced) process the model is sampled with.
