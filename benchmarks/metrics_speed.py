@@ -11,7 +11,9 @@ Writes ``benchmarks/results/metrics_speed.json`` with
 - ``fid_stream``: peak resident memory of a streamed FID run over 3,000 images (a child process;
   the shared faces repeated), with its throughput and the time of the Frechet distance.
 
-Options: ``--images N`` for the stream size (default 3000), ``--quick`` for a short smoke run.
+Both extraction pipelines use pytorch-fid's batch size (50): on CPU the network's throughput grows
+with the batch. Options: ``--images N`` for the stream size (default 3000), ``--sections`` to rerun
+some sections only (the others are kept from the previous result), ``--quick`` for a smoke run.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from benchmarks import write_result
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 STREAM_LIMIT_MB = 2048
+EXTRACTION_BATCH = 50  # pytorch-fid's default
+SECTIONS = ("images_per_second", "fid_extraction", "fid_stream")
 
 
 def face_files(count: int) -> list[Path]:
@@ -64,36 +68,44 @@ def random_lpips_backbone(folder: Path) -> Path:
     return path
 
 
-def time_metric(name: str, params: dict[str, Any], pred: Any, ref: Any, repeats: int) -> dict:
-    """Load once, then images per second of ``score`` / ``features`` over ``repeats`` batches."""
+def time_metric(name: str, params: dict[str, Any], batches: list[tuple[Any, Any]]) -> dict:
+    """Load, one untimed warm-up batch, then images per second over the other batches.
+
+    Every batch holds different images, so no per-image cache (face embeddings) is reused.
+    """
     from bench.registry import METRICS
 
     metric = METRICS.create(name, **params)
     start = time.perf_counter()
     metric.load("cpu")
     load_s = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(repeats):
+
+    def run(pred: Any, ref: Any) -> None:
         if metric.kind == "set":
             metric.features(pred)
         elif metric.kind == "no_reference":
             metric.score(pred)
         else:
             metric.score(pred, ref)
+
+    run(*batches[0])
+    start = time.perf_counter()
+    for pred, ref in batches[1:]:
+        run(pred, ref)
+    images = sum(len(pred) for pred, _ in batches[1:])
     seconds = time.perf_counter() - start
-    return {
-        "images_per_second": round(repeats * len(pred) / seconds, 3),
-        "load_s": round(load_s, 2),
-    }
+    return {"images_per_second": round(images / seconds, 3), "load_s": round(load_s, 2)}
 
 
 def metric_speeds(batch_size: int, repeats: int) -> dict[str, Any]:
     from bench.images import read_image, to_tensor
 
-    gt_images = [read_image(p) for p in face_files(batch_size)]
-    gt = to_tensor(gt_images)
-    pred = to_tensor([degraded(image) for image in gt_images])
-    results: dict[str, Any] = {}
+    files = face_files(batch_size * (repeats + 1))
+    batches = []
+    for first in range(0, len(files), batch_size):
+        gt_images = [read_image(p) for p in files[first : first + batch_size]]
+        batches.append((to_tensor([degraded(i) for i in gt_images]), to_tensor(gt_images)))
+    results: dict[str, Any] = {"batch_size": batch_size}
     with tempfile.TemporaryDirectory() as folder:
         backbone = random_lpips_backbone(Path(folder))
         cases = [
@@ -102,7 +114,7 @@ def metric_speeds(batch_size: int, repeats: int) -> dict[str, Any]:
             ("lmd", {}), ("niqe", {}),
         ]  # fmt: skip
         for name, params in cases:
-            results[name] = time_metric(name, params, pred, gt, repeats)
+            results[name] = time_metric(name, params, batches)
             print(name, results[name], flush=True)
     results["lpips"]["note"] = "random AlexNet backbone (ImageNet file not available offline)"
     results["kid"] = {"same_as": "fid (same features; the value itself is a few matrix products)"}
@@ -139,13 +151,13 @@ def pytorch_fid_extraction(files: list[Path], batch_size: int) -> float:
     return len(activations) / (time.perf_counter() - start)
 
 
-def extraction_comparison(count: int, batch_size: int) -> dict[str, Any]:
+def extraction_comparison(count: int) -> dict[str, Any]:
     """Both pipelines twice, interleaved (the machine is shared); the best of each is kept."""
     files = face_files(count)
     ours, theirs = [], []
     for _ in range(2):
-        ours.append(ours_extraction(files, batch_size))
-        theirs.append(pytorch_fid_extraction(files, 50))
+        ours.append(ours_extraction(files, EXTRACTION_BATCH))
+        theirs.append(pytorch_fid_extraction(files, EXTRACTION_BATCH))
         print("extraction", ours[-1], theirs[-1], flush=True)
     return {
         "images": count,
@@ -155,8 +167,7 @@ def extraction_comparison(count: int, batch_size: int) -> dict[str, Any]:
             "dr2bench": [round(v, 3) for v in ours],
             "pytorch_fid": [round(v, 3) for v in theirs],
         },
-        "dr2bench_batch_size": batch_size,
-        "pytorch_fid_batch_size": 50,
+        "batch_size": EXTRACTION_BATCH,
         "at_least_as_fast": max(ours) >= max(theirs),
     }
 
@@ -209,7 +220,8 @@ def stream_in_child(count: int, batch_size: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=3000, help="images in the FID stream")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, help="for metrics and the stream")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help="which sections to run")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--child-stream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -218,17 +230,30 @@ def main(argv: list[str] | None = None) -> None:
         return
     import torch
 
-    images = 40 if args.quick else args.images
-    result = {
-        "device": "cpu",
-        "torch_threads": torch.get_num_threads(),
-        "load_average_at_start": os.getloadavg(),
-        "images_per_second": metric_speeds(args.batch_size, 1 if args.quick else 2),
-        "fid_extraction": extraction_comparison(16 if args.quick else 64, args.batch_size),
-        "fid_stream": stream_in_child(images, args.batch_size),
-        "load_average_at_end": os.getloadavg(),
+    name = "metrics_speed" + ("_quick" if args.quick else "")
+    runs = {
+        "images_per_second": lambda: metric_speeds(args.batch_size, 1 if args.quick else 2),
+        "fid_extraction": lambda: extraction_comparison(16 if args.quick else 64),
+        "fid_stream": lambda: stream_in_child(40 if args.quick else args.images, args.batch_size),
     }
-    write_result("metrics_speed" + ("_quick" if args.quick else ""), result)
+    result = previous(name)
+    for section in args.sections.split(","):
+        if section not in runs:
+            raise SystemExit(f"unknown section {section!r}; choose from {', '.join(SECTIONS)}")
+        start = os.getloadavg()
+        result[section] = runs[section]() | {"load_average": [start, os.getloadavg()]}
+    result |= {"device": "cpu", "torch_threads": torch.get_num_threads()}
+    write_result(name, result)
+
+
+def previous(name: str) -> dict[str, Any]:
+    """The sections of the last result, kept when only some sections are rerun."""
+    from benchmarks import RESULTS
+
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        return {}
+    return {key: value for key, value in json.loads(path.read_text()).items() if key in SECTIONS}
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", type=Path, help="write the report here (and a .csv beside it)")
     parser.add_argument("--device", default="cpu", help="torch device for deep metrics [cpu]")
-    parser.add_argument("--batch-size", type=int, default=8, help="images per batch [8]")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per batch [16]")
 
 
 def metric_summary(run: Any) -> dict[str, Any]:

@@ -223,7 +223,7 @@ def score_folders(
     ref: Path | None,
     names: list[str],
     device: str = "cpu",
-    batch_size: int = 8,
+    batch_size: int = 16,
     progress: Progress | None = None,
 ) -> tuple[Pairing, list[MetricRun]]:
     """Score every output image in ``pred`` with the metrics ``names``."""

@@ -43,48 +43,21 @@ STEM = {
     "conv_3": "Conv2d_3b_1x1",
     "conv_4": "Conv2d_4a_3x3",
 }
-# TF block name -> (pytorch-fid block, its branch convolutions in TF's order)
-BLOCK_A = [
-    "branch1x1",
-    "branch5x5_1",
-    "branch5x5_2",
-    "branch3x3dbl_1",
-    "branch3x3dbl_2",
-    "branch3x3dbl_3",
-    "branch_pool",
-]
-BLOCK_B = ["branch3x3", "branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3"]
-BLOCK_C = [
-    "branch1x1",
-    "branch7x7_1",
-    "branch7x7_2",
-    "branch7x7_3",
-    "branch7x7dbl_1",
-    "branch7x7dbl_2",
-    "branch7x7dbl_3",
-    "branch7x7dbl_4",
-    "branch7x7dbl_5",
-    "branch_pool",
-]
-BLOCK_D = [
-    "branch3x3_1",
-    "branch3x3_2",
-    "branch7x7x3_1",
-    "branch7x7x3_2",
-    "branch7x7x3_3",
-    "branch7x7x3_4",
-]
-BLOCK_E = [
-    "branch1x1",
-    "branch3x3_1",
-    "branch3x3_2a",
-    "branch3x3_2b",
-    "branch3x3dbl_1",
-    "branch3x3dbl_2",
-    "branch3x3dbl_3a",
-    "branch3x3dbl_3b",
-    "branch_pool",
-]
+# pytorch-fid's branch convolutions of each block type, in the order TF lists them
+BLOCK_A = (
+    "branch1x1 branch5x5_1 branch5x5_2 branch3x3dbl_1 branch3x3dbl_2 branch3x3dbl_3 branch_pool"
+)
+BLOCK_B = "branch3x3 branch3x3dbl_1 branch3x3dbl_2 branch3x3dbl_3"
+BLOCK_C = (
+    "branch1x1 branch7x7_1 branch7x7_2 branch7x7_3 branch7x7dbl_1 branch7x7dbl_2 branch7x7dbl_3 "
+    "branch7x7dbl_4 branch7x7dbl_5 branch_pool"
+)
+BLOCK_D = "branch3x3_1 branch3x3_2 branch7x7x3_1 branch7x7x3_2 branch7x7x3_3 branch7x7x3_4"
+BLOCK_E = (
+    "branch1x1 branch3x3_1 branch3x3_2a branch3x3_2b branch3x3dbl_1 branch3x3dbl_2 "
+    "branch3x3dbl_3a branch3x3dbl_3b branch_pool"
+)
+# TF block name -> (pytorch-fid block, its branches)
 BLOCKS = {
     "mixed": ("Mixed_5b", BLOCK_A),
     "mixed_1": ("Mixed_5c", BLOCK_A),
@@ -158,7 +131,8 @@ def _targets(block: str, names: list[str]) -> list[tuple[str, str]]:
         return [(STEM[block], "")]
     if block not in BLOCKS:
         raise ValueError(f"default_1.pt has an unknown layer '{block}'")
-    target, branches = BLOCKS[block]
+    target, names_of_branches = BLOCKS[block]
+    branches = names_of_branches.split()
     if len(names) != len(branches):
         raise ValueError(
             f"default_1.pt block '{block}' has {len(names)} convolutions, "

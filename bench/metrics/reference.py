@@ -162,7 +162,7 @@ def folder_features(
     folder: str | Path,
     extract: Callable[[Any], np.ndarray],
     identity: dict[str, Any],
-    batch_size: int = 16,
+    batch_size: int = 32,
 ) -> np.ndarray:
     """Features of every image below ``folder``, cached by content hash and ``identity``.
 
