@@ -60,7 +60,7 @@ class ReferenceStats:
         features = np.asarray(features, dtype=np.float64)
         if features.ndim != 2 or len(features) < 2:
             raise ReferenceSetError(
-                f"reference {source or 'features'}: need at least 2 feature vectors, "
+                f"{source or 'features'}: need at least 2 feature vectors (images), "
                 f"got shape {features.shape}"
             )
         return cls(
