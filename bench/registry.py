@@ -53,8 +53,9 @@ class _Entry:
 
 def suggest(name: str, candidates: list[str] | tuple[str, ...]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest candidate, or ``""`` if none is close."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    by_folded = {c.casefold(): c for c in candidates}
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f"; did you mean '{by_folded[close[0]]}'?" if close else ""
 
 
 class Registry(Generic[T]):
@@ -67,10 +68,11 @@ class Registry(Generic[T]):
         group: The entry-point group third-party packages register under.
     """
 
-    def __init__(self, kind: str, base: str, group: str) -> None:
+    def __init__(self, kind: str, base: str, group: str, composer: str | None = None) -> None:
         self.kind = kind
         self.group = group
         self._base = base
+        self._composer = composer
         self._entries: dict[str, _Entry] = {}
         self._loaded: dict[str, type[T]] = {}
         self._entry_points_read = False
@@ -87,8 +89,10 @@ class Registry(Generic[T]):
                 return cls
 
             return decorator
-        if not name or "." in name or name != name.strip():
-            raise RegistryError(f"invalid {self.kind} name {name!r}: no dots or spaces allowed")
+        if not name or any(c in name for c in ".+") or name != name.strip():
+            raise RegistryError(
+                f"invalid {self.kind} name {name!r}: no dots, '+' or spaces allowed"
+            )
         self._read_entry_points()
         if name in self._entries:
             other = self._entries[name].source
@@ -109,13 +113,21 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and split_tag(name)[0] in self.names()
+        if not isinstance(name, str):
+            return False
+        parts = name.split("+") if self._composer else [name]
+        return all(split_tag(part)[0] in self.names() for part in parts)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def get(self, name: str) -> type[T]:
-        """The plugin class for ``name`` (a variant ``name.tag`` gives its base class)."""
+        """The plugin class for ``name`` (a variant ``name.tag`` gives its base class).
+
+        With a composer, ``a+b`` names a composition of plugins (see :mod:`bench.compose`).
+        """
+        if self._composer and "+" in name:
+            return _import_attr(self._composer)(name)
         base_name, _ = split_tag(name)
         if base_name in self._loaded:
             return self._loaded[base_name]
@@ -135,6 +147,10 @@ class Registry(Generic[T]):
 
     def create(self, name: str, **params: Any) -> T:
         """Instantiate ``name`` (or ``name.tag``): the tag's preset parameters, then ``params``."""
+        if self._composer and "+" in name:
+            plugin = self.get(name)(**params)
+            plugin.name = name
+            return plugin
         base_name, tag = split_tag(name)
         cls = self.get(base_name)
         preset: dict[str, Any] = {}
@@ -198,7 +214,9 @@ def _import_attr(path: str) -> Any:
 DEGRADATIONS: Registry[Any] = Registry(
     "degradation", "bench.contracts:Degradation", "dr2bench.degradations"
 )
-RESTORERS: Registry[Any] = Registry("restorer", "bench.contracts:Restorer", "dr2bench.restorers")
+RESTORERS: Registry[Any] = Registry(
+    "restorer", "bench.contracts:Restorer", "dr2bench.restorers", composer="bench.compose:composite"
+)
 METRICS: Registry[Any] = Registry("metric", "bench.contracts:Metric", "dr2bench.metrics")
 DATASETS: Registry[Any] = Registry("dataset", "bench.contracts:Dataset", "dr2bench.datasets")
 

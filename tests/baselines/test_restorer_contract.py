@@ -49,9 +49,14 @@ def _folder_params(tmp_path: Path, images: torch.Tensor) -> dict[str, Any]:
     return {"path": str(tmp_path / "released")}
 
 
+def _dr2_params(tmp_path: Path, images: torch.Tensor) -> dict[str, Any]:
+    return {"K": 20, "tau": 14}  # 6 sampling steps of the demo model keep the suite fast
+
+
 EXAMPLES: dict[str, Callable[[Path, torch.Tensor], dict[str, Any]]] = {
     "command": _command_params,
     "folder": _folder_params,
+    "dr2": _dr2_params,
 }
 
 
