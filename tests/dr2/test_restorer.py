@@ -57,7 +57,7 @@ def test_demo_model_restores_with_the_input_size_and_seeds():
     images = _faces()
     out = restorer.restore(images, [1, 2, 3])
     assert out.shape == images.shape and out.dtype == torch.float32
-    assert 0 <= float(out.min()) and float(out.max()) <= 1
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
     assert torch.equal(restorer.restore(images[1:2], [2])[0], out[1])  # batch-invariant bytes
     assert not torch.equal(restorer.restore(images[1:2], [5])[0], out[1])  # the seed matters
     # the output keeps the input's low frequencies: much closer to it than to another face
