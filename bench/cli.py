@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "degrade": ("bench.commands.degrade", "build a synthetic paired test set (or replay one)"),
     "report": ("bench.commands.report", "tables, statistics, figures and an HTML report of a run"),
     "analyze": ("bench.commands.analyze", "DR2 invariance under diffusion, N/tau/omega, sweeps"),
+    "train-ddpm": ("bench.commands.train_ddpm", "train a small diffusion model (DR2's demo model)"),
     "score": (
         "bench.commands.score",
         "score a folder of outputs: PSNR, SSIM, LPIPS, FID/KID, identity, NIQE",
@@ -34,7 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (``--help`` imports none)."""
     parser = argparse.ArgumentParser(
         prog="dr2bench",
         description="Benchmark and evaluation harness for blind face restoration.",
@@ -42,11 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dr2bench {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, summary) in COMMANDS.items():
-        module = importlib.import_module(module_name)
         sub = commands.add_parser(name, help=summary, description=summary)
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub)
+            sub.set_defaults(run=module.run)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` (the first argument that is not an option)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -71,7 +79,8 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dr2bench`` console script."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_command(argv)).parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except user_errors() as exc:

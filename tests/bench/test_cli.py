@@ -93,3 +93,17 @@ def test_installed_fake_plugin_shows_up_in_list(tmp_path):
         cwd=tmp_path,
     )
     assert re.search(r"fake_blur +v3 +A third-party restorer that returns its input", result.stdout)
+
+
+def test_help_imports_no_command_module():
+    code = (
+        "import sys\n"
+        "from bench.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in sys.modules if m.startswith('bench.commands.')]\n"
+        "assert not loaded and 'torch' not in sys.modules, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True)
