@@ -13,6 +13,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) -e '.[dev,ray]'
+	# setuptools leaves dr2bench.egg-info in the checkout; from the checkout's root it would
+	# shadow the installed metadata (and its entry points), so it goes.
+	rm -rf dr2bench.egg-info
 	# basicsr is a test reference only; its setup.py imports torch, hence no build isolation.
 	$(PIP) --no-build-isolation basicsr==1.4.2
 	touch $(STAMP)

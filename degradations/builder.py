@@ -17,10 +17,8 @@ nothing that varies between runs (no time, no output path, no worker count).
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from bench import __version__
 from bench.datasets import DatasetError, FolderDataset, read_params, write_params
 from bench.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from bench.images import encode_png, read_image
+from bench.parallel import worker_pool
 from degradations.chain import Chain, image_rng, load_chain
 
 
@@ -109,9 +108,6 @@ def run_job(job: Job) -> Result:
 
 
 def _init_worker(chain: str) -> None:
-    import cv2
-
-    cv2.setNumThreads(1)  # parallelism comes from the processes
     _chain(chain)
 
 
@@ -121,10 +117,7 @@ def run_jobs(jobs: list[Job], workers: int) -> list[Result]:
         raise DatasetError(f"workers must be at least 1, got {workers}")
     if workers == 1 or len(jobs) < 2:
         return [run_job(job) for job in jobs]
-    context = get_context("spawn")  # no fork after OpenCV's threads have started
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(jobs[0].chain,)
-    ) as pool:
+    with worker_pool(workers, _init_worker, (jobs[0].chain,)) as pool:
         return list(pool.map(run_job, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from typing import Any
 
+from bench.parallel import worker_pool
 from bench.run.isolation import IsolatedWorker, UnitFailed
 from bench.run.work import failed_entries
 
@@ -48,7 +49,7 @@ class LocalExecutor:
         gpus: float = 0.0,
     ) -> Iterator[Any]:
         if cpu_bound and self.workers > 1 and len(units) > 1:
-            with ProcessPoolExecutor(max_workers=min(self.workers, len(units))) as pool:
+            with worker_pool(min(self.workers, len(units))) as pool:
                 futures = [pool.submit(fn, *unit) for unit in units]
                 for future in as_completed(futures):
                     yield future.result()
