@@ -8,6 +8,7 @@ moment resumes where it stopped.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import shutil
@@ -233,7 +234,13 @@ class Runner:
         return entry is not None and entry["status"] == "ok"
 
     def _restore(self, plan: Plan) -> None:
-        units, count = [], 0
+        """Restore what is missing and score it in the same pass (outputs decoded zero times).
+
+        Units go round-robin over the restorer runs, so consecutive units read the same LQ and
+        GT images (kept decoded by :func:`bench.run.work.read_input`).
+        """
+        specs = self._score_specs()
+        per_run, count = [], 0
         for run in plan.runs:
             todo = [
                 s
@@ -241,12 +248,32 @@ class Runner:
                 if self._lq_ok(s) and not self._done(run.restore_key(s), self.out(run, s))
             ]
             params = json.dumps(run.params, sort_keys=True)
+            units = []
             for batch in self._batches(run, todo):
                 items = [self._restore_item(run, s) for s in batch]
-                units.append((run.name, params, self.config.device, items))
+                units.append((run.name, params, self.config.device, specs, items))
                 count += len(items)
+            per_run.append(units)
+        units = [u for group in itertools.zip_longest(*per_run) for u in group if u is not None]
         self._count("restore", count)
         self._execute("restore", work.restore_unit, units, images=count)
+
+    def _score_specs(self) -> list[tuple[str, str, str, str]]:
+        return [
+            (m.name, m.params_json, m.kind, m.reference) for m in self.metrics if m.kind != "set"
+        ]
+
+    def _pending_scores(self, run: Run, s: Sample) -> dict[str, str]:
+        """Cache keys of the per-image metric values of ``run`` on ``s`` not computed yet."""
+        keys = {}
+        for metric in self.metrics:
+            if metric.kind == "set":
+                continue
+            key = self.score_key(metric, run, s)
+            if key is not None and not self._done(key):
+                keys[metric.name] = key
+                self._count(f"score {metric.name}")
+        return keys
 
     def _restore_item(self, run: Run, s: Sample) -> dict[str, Any]:
         return {
@@ -255,7 +282,7 @@ class Runner:
             "lq_path": str(self.lq(s)),
             "out_path": str(self.out(run, s)),
             "seed": s.image_seed,
-        }
+        } | self._score_item(run, s, self._pending_scores(run, s))
 
     def _batches(self, run: Run, samples: list[Sample]) -> list[list[Sample]]:
         """Batches of ``batch_size`` within a cell, or whole cells for whole-set restorers."""
@@ -286,25 +313,16 @@ class Runner:
         return s.lq_key if metric.reference == "input" else s.gt_key
 
     def _score(self, plan: Plan) -> None:
-        """Every paired and no-reference metric value still missing, each image decoded once."""
-        metrics = [m for m in self.metrics if m.kind != "set"]
+        """Per-image metric values still missing for stored outputs (a metric added later)."""
         items = []
         for run in plan.runs:
             for s in plan.samples:
-                if not self._out_ok(run, s):
-                    continue
-                keys = {}
-                for metric in metrics:
-                    key = self.score_key(metric, run, s)
-                    if key is not None and not self._done(key):
-                        keys[metric.name] = key
-                        self._count(f"score {metric.name}")
-                if keys:
+                if self._out_ok(run, s) and (keys := self._pending_scores(run, s)):
                     items.append(self._score_item(run, s, keys))
-        specs = [(m.name, m.params_json, m.kind, m.reference) for m in metrics]
         size = self.config.batch_size
         units = [
-            (specs, self.config.device, items[i : i + size]) for i in range(0, len(items), size)
+            (self._score_specs(), self.config.device, items[i : i + size])
+            for i in range(0, len(items), size)
         ]
         self._execute("score", work.score_unit, units, images=len(items))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from bench.registry import METRICS, RESTORERS
 
 PLAIN_ERRORS: tuple[type[BaseException], ...] = (Unavailable, ImageError, DatasetError)
 OUTPUT_TOLERANCE = 1e-3  # outputs may leave [0, 1] by this much (then clipped); more is a failure
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dr2bench-png")
+INPUT_CACHE = 64  # decoded LQ/GT images kept per process (~200 MB at 512x512)
 # what a plugin may raise that fails its images, not the run (sys.exit in a wrapped script too)
 PLUGIN_FAILURES: tuple[type[BaseException], ...] = (Exception, SystemExit)
 
@@ -101,12 +104,19 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def restore_unit(
-    name: str, params_json: str, device: str, items: list[dict[str, Any]]
+    name: str,
+    params_json: str,
+    device: str,
+    metrics: list[tuple[str, str, str, str]],
+    items: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Restore a batch of LQ images.
+    """Restore a batch of LQ images, then score the outputs in memory (see :func:`score_unit`).
 
-    Item keys: ``key``, ``id`` (image id), ``lq_path``, ``out_path``, ``seed``. Entries carry the
-    restorer's log lines (an external program's output) under ``log`` on the first entry.
+    Item keys: ``key``, ``id`` (image id), ``lq_path``, ``out_path``, ``seed``, and those of
+    :func:`score_unit` (``keys`` of the metric values wanted, ``gt_path``, ``input_path``).
+    Outputs are scored as they are stored (8-bit), so a metric added later, computed from the
+    PNG files, gives the same values. Entries carry the restorer's log lines (an external
+    program's output) under ``log`` on the first entry.
     """
     start = time.perf_counter()
     try:
@@ -116,27 +126,40 @@ def restore_unit(
         return [_restored(item, status, _error(exc), 0.0) for item in items]
     load_time = time.perf_counter() - start
     results = _restore_batch(restorer, items, device)
-    if len(items) > 1 and all(status == "failed" for status, _, _ in results):
+    if len(items) > 1 and all(result[0] == "failed" for result in results):
         # the whole batch failed: retry one by one to isolate the bad image(s)
         results = [_restore_batch(restorer, [item], device)[0] for item in items]
     share = load_time / len(items)
     entries = [
-        _restored(item, s, e, t + share) for item, (s, e, t) in zip(items, results, strict=True)
+        _restored(item, status, error, seconds + share)
+        for item, (status, error, seconds, _) in zip(items, results, strict=True)
     ]
     log_lines = restorer.take_log()
     if log_lines and entries:
         entries[0]["log"] = log_lines
+    stored = [
+        (item, image) for item, (*_, image) in zip(items, results, strict=True) if image is not None
+    ]
+    # PNG encoding (which releases the GIL) overlaps the scoring; the entries are returned, and
+    # so journaled, only once every file is written
+    writes = [_WRITER.submit(write_png, item["out_path"], image) for item, image in stored]
+    wanted = [(item, image) for item, image in stored if item.get("keys")]
+    if wanted and metrics:
+        entries += score_images(metrics, device, [i for i, _ in wanted], [im for _, im in wanted])
+    for write in writes:
+        write.result()
     return entries
 
 
 def _restore_batch(restorer: Any, items: list[dict[str, Any]], device: str) -> list[tuple]:
+    """``(status, error, seconds, output as it will be stored, or None)`` for each item."""
     from bench.contracts import RestoreFailures
-    from bench.images import to_tensor
+    from bench.images import to_float, to_tensor, to_uint8
 
     start = time.perf_counter()
     failures: dict[int, str] = {}
     try:
-        images = [read_png(item["lq_path"]) for item in items]
+        images = [read_input(item["lq_path"]) for item in items]
         if len({image.shape for image in images}) > 1:
             raise ValueError("images of different sizes in one batch")
         batch = to_tensor(images, device)
@@ -148,16 +171,15 @@ def _restore_batch(restorer: Any, items: list[dict[str, Any]], device: str) -> l
         checked = [_check_output(output, batch, i) for i in range(len(items))]
     except PLUGIN_FAILURES as exc:
         message = _error(exc) if len(items) == 1 else f"batch failed: {_error(exc)}"
-        return [("failed", message, 0.0)] * len(items)
+        return [("failed", message, 0.0, None)] * len(items)
     per_image = (time.perf_counter() - start) / len(items)
     results = []
-    for index, (item, (image, problem)) in enumerate(zip(items, checked, strict=True)):
+    for index, (image, problem) in enumerate(checked):
         problem = failures.get(index, problem)
         if problem:
-            results.append(("failed", problem, per_image))
+            results.append(("failed", problem, per_image, None))
             continue
-        write_png(item["out_path"], image)
-        results.append(("ok", None, per_image))
+        results.append(("ok", None, per_image, to_float(to_uint8(image))))
     return results
 
 
@@ -190,11 +212,11 @@ def _restored(item: dict[str, Any], status: str, error: str | None, seconds: flo
 def score_unit(
     metrics: list[tuple[str, str, str, str]], device: str, items: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Score a batch of outputs with every paired and no-reference metric they still need.
+    """Score a batch of stored outputs with every per-image metric they still need.
 
-    Each image is decoded once for all metrics. ``metrics`` holds ``(name, params_json, kind,
-    reference)``; item keys: ``keys`` (``{metric: cache key}`` of the values still needed),
-    ``out_path``, ``gt_path`` (or None) and ``input_path``.
+    ``metrics`` holds ``(name, params_json, kind, reference)``; item keys: ``keys``
+    (``{metric: cache key}`` of the values still needed), ``out_path``, ``gt_path`` (or None)
+    and ``input_path``.
     """
     try:
         images = [read_png(item["out_path"]) for item in items]
@@ -202,6 +224,16 @@ def score_unit(
         if len(items) > 1:
             return [e for item in items for e in score_unit(metrics, device, [item])]
         return failed_entries(score_unit, items, _error(exc))
+    return score_images(metrics, device, items, images)
+
+
+def score_images(
+    metrics: list[tuple[str, str, str, str]],
+    device: str,
+    items: list[dict[str, Any]],
+    images: list[np.ndarray],
+) -> list[dict[str, Any]]:
+    """Score outputs already in memory; each reference image is decoded once for all metrics."""
     references: dict[str, list[np.ndarray | None]] = {}
     entries = []
     for name, params_json, kind, reference in metrics:
@@ -226,7 +258,27 @@ def score_unit(
 
 
 def _read_optional(path: str | None) -> np.ndarray | None:
-    return read_png(path) if path else None
+    return read_input(path) if path else None
+
+
+@functools.lru_cache(maxsize=INPUT_CACHE)
+def _cached_png(path: str, mtime_ns: int, size: int) -> np.ndarray:
+    image = read_png(path)
+    image.flags.writeable = False  # shared by every restorer and metric that reads it
+    return image
+
+
+def read_input(path: str) -> np.ndarray:
+    """An LQ or GT image of the run, decoded once for all the restorers and metrics reading it.
+
+    Units are ordered so that the restorers of a run process the same images one after the
+    other; a small cache of decoded images then saves most decoding.
+    """
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return read_png(path)  # raises the ImageError naming the file
+    return _cached_png(path, stat.st_mtime_ns, stat.st_size)
 
 
 def _score_metric(
