@@ -29,10 +29,9 @@ METRICS = ["psnr", "ssim"]
 
 def _instrument(totals: dict[str, float]) -> None:
     """Wrap every plugin entry point used by the grid so its time is added to ``totals``."""
-    from degradations.chain import Chain
-
     from bench.registry import METRICS as METRIC_REGISTRY
     from bench.registry import RESTORERS as RESTORER_REGISTRY
+    from degradations.chain import Chain
 
     def timed(cls: type, method: str, bucket: str) -> None:
         original = getattr(cls, method)
@@ -65,37 +64,48 @@ def main() -> None:
     _instrument(totals)
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "grid.yaml"
-        config_path.write_text(yaml.safe_dump({
-            "name": "overhead",
-            "datasets": [{"name": "hq", "kind": "folder", "path": str(HQ)}],
-            "degradations": [{"chain": "classic", "severities": [1, 2, 3, 4]}],
-            "restorers": RESTORERS,
-            "metrics": METRICS,
-            "limit": 50,
-            "batch_size": 8,
-            "output": str(Path(tmp) / "run"),
-        }))
+        config_path.write_text(
+            yaml.safe_dump(
+                {
+                    "name": "overhead",
+                    "datasets": [{"name": "hq", "kind": "folder", "path": str(HQ)}],
+                    "degradations": [{"chain": "classic", "severities": [1, 2, 3, 4]}],
+                    "restorers": RESTORERS,
+                    "metrics": METRICS,
+                    "limit": 50,
+                    "batch_size": 8,
+                    "output": str(Path(tmp) / "run"),
+                }
+            )
+        )
         # degradation runs in one process here so that its plugin time can be measured
         executor = LocalExecutor(workers=1)
         start = time.perf_counter()
         summary = Runner(load_run_config(config_path), executor, progress=False).run()
         first_run = time.perf_counter() - start
         start = time.perf_counter()
-        rerun = subprocess.run([sys.executable, "-m", "bench.cli", "run", str(config_path),
-                                "--quiet"], capture_output=True, text=True, check=False)
+        rerun = subprocess.run(
+            [sys.executable, "-m", "bench.cli", "run", str(config_path), "--quiet"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         cached = time.perf_counter() - start
     plugin_time = sum(totals.values())
     overhead = first_run - plugin_time
-    write_result("runner_overhead", {
-        "rows": summary.rows,
-        "first_run_s": round(first_run, 2),
-        "plugin_time_s": {k: round(v, 2) for k, v in totals.items()},
-        "runner_overhead_s": round(overhead, 2),
-        "overhead_fraction_of_plugin_time": round(overhead / plugin_time, 3),
-        "cached_rerun_s": round(cached, 2),
-        "cached_rerun_output": rerun.stdout.strip().splitlines()[:1],
-        "targets": {"overhead_fraction_below": 0.10, "cached_rerun_below_s": 2.0},
-    })
+    write_result(
+        "runner_overhead",
+        {
+            "rows": summary.rows,
+            "first_run_s": round(first_run, 2),
+            "plugin_time_s": {k: round(v, 2) for k, v in totals.items()},
+            "runner_overhead_s": round(overhead, 2),
+            "overhead_fraction_of_plugin_time": round(overhead / plugin_time, 3),
+            "cached_rerun_s": round(cached, 2),
+            "cached_rerun_output": rerun.stdout.strip().splitlines()[:1],
+            "targets": {"overhead_fraction_below": 0.10, "cached_rerun_below_s": 2.0},
+        },
+    )
 
 
 if __name__ == "__main__":
