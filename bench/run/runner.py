@@ -177,15 +177,27 @@ class Runner:
         self.summary.computed[phase] = self.summary.computed.get(phase, 0) + images
 
     def _execute(
-        self, phase: str, fn: Any, units: list[tuple], *, cpu_bound: bool = False, images: int
+        self,
+        phase: str,
+        fn: Any,
+        units: list[tuple],
+        *,
+        cpu_bound: bool = False,
+        total: int,
+        kind: str,
+        unit: str = "img",
     ) -> None:
-        """Run units, journal each result as it arrives, show progress."""
+        """Run units, journal each result as it arrives, show progress.
+
+        The bar counts the journal entries of ``kind`` (a restore unit also returns the scores
+        of its outputs), ``total`` of them in all.
+        """
         if not units:
             return
         from tqdm import tqdm
 
         gpus = 1.0 if self.config.device.startswith("cuda") and not cpu_bound else 0.0
-        with tqdm(total=images, desc=phase, unit="img", disable=not self.progress) as bar:
+        with tqdm(total=total, desc=phase, unit=unit, disable=not self.progress) as bar:
             for entries in self.executor.map(fn, units, cpu_bound=cpu_bound, gpus=gpus):
                 for entry in entries:
                     for line in entry.pop("log", []):
@@ -194,7 +206,7 @@ class Runner:
                 for entry in entries:
                     if entry.get("status") not in (None, "ok") or entry.get("error"):
                         log.warning("%s %s: %s", phase, entry.get("status"), entry.get("error"))
-                bar.update(len(entries))
+                bar.update(sum(entry.get("kind") == kind for entry in entries))
 
     # -- phases ------------------------------------------------------------------------------
     def _done(self, key: str, path: Path | None = None) -> bool:
@@ -212,7 +224,9 @@ class Runner:
         items = [self._degrade_item(s) for s in todo]
         units = [(items[i : i + DEGRADE_CHUNK],) for i in range(0, len(items), DEGRADE_CHUNK)]
         self._count("degrade", len(items))
-        self._execute("degrade", work.degrade_unit, units, cpu_bound=True, images=len(items))
+        self._execute(
+            "degrade", work.degrade_unit, units, cpu_bound=True, total=len(items), kind="lq"
+        )
 
     def _degrade_item(self, s: Sample) -> dict[str, Any]:
         synthetic = s.cell.dataset_kind == "synthetic"
@@ -256,7 +270,7 @@ class Runner:
             per_run.append(units)
         units = [u for group in itertools.zip_longest(*per_run) for u in group if u is not None]
         self._count("restore", count)
-        self._execute("restore", work.restore_unit, units, images=count)
+        self._execute("restore", work.restore_unit, units, total=count, kind="out")
 
     def _score_specs(self) -> list[tuple[str, str, str, str]]:
         return [
@@ -324,7 +338,8 @@ class Runner:
             (self._score_specs(), self.config.device, items[i : i + size])
             for i in range(0, len(items), size)
         ]
-        self._execute("score", work.score_unit, units, images=len(items))
+        values = sum(len(item["keys"]) for item in items)
+        self._execute("score", work.score_unit, units, total=values, kind="score", unit="value")
 
     def _score_item(self, run: Run, s: Sample, keys: dict[str, str]) -> dict[str, Any]:
         return {

@@ -62,7 +62,9 @@ def compute_set_metric(runner: Runner, plan: Plan, metric: MetricInfo) -> None:
         for i in range(0, len(items), size)
     ]
     runner._count(f"features {metric.name}", len(items))
-    runner._execute(f"features {metric.name}", work.features_unit, units, images=len(items))
+    runner._execute(
+        f"features {metric.name}", work.features_unit, units, total=len(items), kind="feat"
+    )
     entries = []
     for (cell, label), members in _groups(runner, plan).items():
         key = set_key(runner, metric, cell, label, members, configured)

@@ -198,3 +198,18 @@ def test_damaged_manifest_asks_for_resume(make_config):
     with pytest.raises(ConfigChangedError, match="manifest.json is damaged.*--resume"):
         run(path)
     assert run(path, resume=True).rows == 18
+
+
+def test_progress_bars_count_images_not_journal_entries(make_config, capsys):
+    """A restore unit also returns its outputs' scores; the bar counts only the outputs."""
+    path = make_config()
+    Runner(load_run_config(path), LocalExecutor(), progress=True).run()
+    bars = capsys.readouterr().err.replace("\r", "\n")
+    finals = {}
+    for line in bars.splitlines():
+        if ":" in line and "|" in line:
+            phase, rest = line.split(":", 1)
+            counts = rest.split("|")[2].split()[0]
+            finals[phase.strip()] = counts
+    assert finals["restore"] == "18/18"  # 9 images x 2 restorers, 2 metric values each
+    assert finals["degrade"] == "9/9"
