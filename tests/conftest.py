@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,13 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "hq").is_dir():
         pytest.skip(f"{SHARED_DATA} is not there (it sits beside the checkout in CI)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _seeded_torch() -> None:
+    """Every test draws the same torch random numbers on every run (no flaky tolerances)."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(0)
 
 
 @pytest.fixture

@@ -31,15 +31,19 @@ def test_spectral_norm_divides_by_the_stored_singular_value_in_eval():
 
 
 def test_images_are_restored_independently_of_their_batch(random_state):
-    """Instance norm is per image: a batch gives each image what it gets alone (at 64 px)."""
+    """Instance norm is per image: a batch gives each image what it gets alone (at 64 px).
+
+    Batched convolutions round differently (random weights amplify it to ~2e-4); statistics
+    shared across the batch would differ by orders of magnitude more.
+    """
     network = SPARNetHD().eval()
     network.load_state_dict(random_state("sparnethd2d"))
-    images = torch.rand(2, 3, 64, 64) * 2 - 1
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
     with torch.inference_mode():
         together = network(images)
         alone = network(images[1:])
     assert together.shape == images.shape and torch.isfinite(together).all()
-    torch.testing.assert_close(together[1:], alone, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(together[1:], alone, atol=1e-3, rtol=0)
 
 
 @pytest.mark.slow
