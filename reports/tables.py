@@ -27,6 +27,7 @@ LABELS = {
     "deg": "Deg.",
     "lmd": "LMD",
     "ids": "IDS",
+    "st_lpips": "ST-LPIPS",
 }
 PAPER_SYNTHETIC = ("psnr", "ssim", "lpips", "fid", "deg", "lmd")
 PAPER_REAL = ("fid", "niqe")
@@ -39,8 +40,10 @@ def slug(text: str) -> str:
 
 
 def metric_label(metric: str) -> str:
-    """The conventional name of a metric (``psnr`` -> ``PSNR``)."""
-    return LABELS.get(metric, metric)
+    """The conventional name of a metric (``psnr`` -> ``PSNR``, ``ids.sface`` -> ``IDS (sface)``)."""
+    base, _, tag = metric.partition(".")
+    label = LABELS.get(base, base)
+    return f"{label} ({tag})" if tag else label
 
 
 @dataclass(frozen=True)

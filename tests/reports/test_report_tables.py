@@ -17,6 +17,7 @@ from reports.tables import (
     cell_tables,
     decimals,
     headline_severity,
+    metric_label,
     paper_table,
     ranks,
 )
@@ -181,3 +182,11 @@ def test_load_run_names_the_file_and_the_problem(tmp_path, run_dir):
 def test_headline_severity_prefers_the_full_ranges():
     assert headline_severity({0, 1, 5}) == 0
     assert headline_severity({1, 3}) == 3
+
+
+def test_metric_labels_name_the_variant():
+    assert metric_label("psnr") == "PSNR"
+    assert metric_label("ids.sface") == "IDS (sface)"
+    assert metric_label("psnr.y") == "PSNR (y)"
+    assert metric_label("st_lpips") == "ST-LPIPS"
+    assert metric_label("my_metric") == "my_metric"
