@@ -40,7 +40,7 @@ def slug(text: str) -> str:
 
 
 def metric_label(metric: str) -> str:
-    """The conventional name of a metric (``psnr`` -> ``PSNR``, ``ids.sface`` -> ``IDS (sface)``)."""
+    """The conventional name of a metric: ``psnr`` -> ``PSNR``, ``ids.sface`` -> ``IDS (sface)``."""
     base, _, tag = metric.partition(".")
     label = LABELS.get(base, base)
     return f"{label} ({tag})" if tag else label
