@@ -96,7 +96,14 @@ class DR2(Restorer):
 
         from dr2.sampler import DR2Sampler
 
-        model, diffusion = load_diffusion(self.model_path(), self.params.K, device)
+        path = self.model_path()
+        model, diffusion = load_diffusion(path, self.params.K, device)
+        size = model.config.image_size
+        if size % self.params.N:
+            raise ValueError(
+                f"N={self.params.N} does not divide the {size}x{size} resolution of {path} "
+                "(use 1, 2, 4, 8, ...)"
+            )
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, None: None}[self.params.autocast]
         self.sampler = DR2Sampler(
             model,

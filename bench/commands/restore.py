@@ -112,7 +112,10 @@ def run(args: argparse.Namespace) -> int:
     params_type = RESTORERS.get(args.restorer).Params
     restorer = RESTORERS.create(args.restorer, **parse_settings(args.set, params_type))
     sources = _inputs(args.input, args.output)
-    restorer.load(args.device)
+    try:
+        restorer.load(args.device)
+    except (ValueError, RuntimeError, OSError) as exc:  # bad parameters or weights: the user's
+        raise ConfigError(f"{args.restorer} could not be loaded: {exc}") from exc
     start = time.perf_counter()
     failures: dict[str, str] = {}
     log: list[str] = []

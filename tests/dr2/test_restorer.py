@@ -52,6 +52,15 @@ def test_bad_parameters(params, pattern):
         RESTORERS.create("dr2", **params)
 
 
+def test_n_must_divide_the_models_resolution(tmp_path, capsys):
+    with pytest.raises(ValueError, match=r"N=3 does not divide the 64x64 resolution of .*demo"):
+        RESTORERS.create("dr2", N=3).load("cpu")
+    write_png(tmp_path / "in" / "face.png", np.zeros((32, 32, 3), np.float32))
+    argv = ["restore", "--restorer", "dr2", "--set", "N=3", "--input", str(tmp_path / "in")]
+    assert main([*argv, "--output", str(tmp_path / "out")]) == 2
+    assert "dr2 could not be loaded: N=3 does not divide" in capsys.readouterr().err
+
+
 def test_demo_model_restores_with_the_input_size_and_seeds():
     restorer = RESTORERS.create("dr2", N=4, tau=60)
     images = _faces()
