@@ -22,4 +22,5 @@ def test_sample_faces_is_seeded_and_uint8(tmp_path: Path) -> None:
     assert first.shape == (5, 3, 16, 16) and first.dtype == torch.uint8
     assert torch.equal(first, again)
     save_grid(torch.cat([first, first, first]), tmp_path / "grid.png", columns=4)
-    assert Image.open(tmp_path / "grid.png").size == (64, 48)
+    with Image.open(tmp_path / "grid.png") as grid:
+        assert grid.size == (64, 48)
