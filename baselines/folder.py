@@ -99,6 +99,21 @@ class FolderRestorer(Restorer):
         self._by_path, self._by_name = dict(by_path), dict(by_name)
         self._indexed = True
 
+    def fingerprint(self) -> dict[str, str]:
+        """One digest of every image in the folder, by relative path and bytes.
+
+        Replacing, adding or removing an output file invalidates this restorer's cached results.
+        """
+        from bench.files import cached_sha256, hash_value
+
+        root = self.params.path.expanduser()
+        if not root.is_dir():
+            return {}  # load() reports it
+        files = {
+            path.relative_to(root).as_posix(): cached_sha256(path) for path in list_images(root)
+        }
+        return {str(root): hash_value(files)}
+
     def restore(self, images: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
         """Not possible without ids.
 

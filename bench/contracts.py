@@ -121,6 +121,16 @@ class Restorer(Plugin):
                 continue
         return found
 
+    def fingerprint(self) -> dict[str, str]:
+        """sha256 of the files whose bytes decide the outputs, by path: hashed into cache keys.
+
+        By default the weights files; a restorer that reads other files (precomputed results)
+        includes them, so that changing them invalidates the cached outputs.
+        """
+        from bench.files import cached_sha256
+
+        return {str(path): cached_sha256(path) for path in self.weights_files()}
+
     @abstractmethod
     def restore(self, images: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
         """Restore ``N x 3 x H x W`` float32 images in [0, 1]; ``seeds[i]`` seeds image ``i``."""

@@ -9,6 +9,7 @@ its folder when it starts (:func:`remove_temporaries`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -103,6 +104,17 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def cached_sha256(path: str | Path) -> str:
+    """:func:`sha256_file` of ``path``, read again only when its size or mtime has changed."""
+    stat = os.stat(path)
+    return _sha256_of_version(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _sha256_of_version(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(path)
 
 
 def hash_value(value: Any) -> str:

@@ -11,14 +11,13 @@ sha256 hashes of everything that changes a result, chained stage to stage:
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bench.contracts import Item
 from bench.datasets import DatasetError
-from bench.files import hash_value, sha256_bytes, sha256_file
+from bench.files import cached_sha256, hash_value, sha256_bytes
 from bench.registry import DATASETS, RESTORERS
 from bench.run.config import RestorerRun, RunConfig, restorer_runs
 
@@ -141,12 +140,17 @@ def _sample(cell: Cell, item: Item, chain_identity: str) -> Sample:
     assert source is not None
     gt_key = None
     if item.gt is not None:
-        gt = {"stage": "gt", "source": file_hash(item.gt), "dataset": cell.dataset, "id": item.id}
+        gt = {
+            "stage": "gt",
+            "source": cached_sha256(item.gt),
+            "dataset": cell.dataset,
+            "id": item.id,
+        }
         gt_key = hash_value(gt)
     lq_key = hash_value(
         {
             "stage": "lq",
-            "source": file_hash(source),
+            "source": cached_sha256(source),
             "gt": gt_key,
             "cell": cell.parts(),
             "chain": chain_identity,
@@ -160,21 +164,14 @@ def _sample(cell: Cell, item: Item, chain_identity: str) -> Sample:
 def _run(run: RestorerRun) -> Run:
     cls = RESTORERS.get(run.name)
     restorer = RESTORERS.create(run.name, **run.params)
-    files = restorer.weights_files()
     return Run(
         label=run.label,
         name=run.name,
         params=restorer.config(),
         version=int(cls.version),
         stochastic=bool(cls.stochastic),
-        weights={str(path): file_hash(path) for path in files},
+        weights=restorer.fingerprint(),
     )
-
-
-@functools.cache
-def file_hash(path: Path) -> str:
-    """sha256 of a file's bytes, computed once per process."""
-    return sha256_file(path)
 
 
 def _check_id(dataset: str, item: Item) -> None:

@@ -9,7 +9,7 @@ import runner_plugins
 
 from bench.cli import main
 from bench.config import ConfigError
-from bench.images import read_image
+from bench.images import read_image, write_png
 from bench.run.config import load_run_config
 from bench.run.executors import LocalExecutor
 from bench.run.runner import ConfigChangedError, Runner
@@ -213,3 +213,25 @@ def test_progress_bars_count_images_not_journal_entries(make_config, capsys):
             finals[phase.strip()] = counts
     assert finals["restore"] == "18/18"  # 9 images x 2 restorers, 2 metric values each
     assert finals["degrade"] == "9/9"
+
+
+def test_changed_folder_outputs_are_restored_again(make_config, data, tmp_path):
+    """A `folder` restorer's cache key covers the folder's bytes, not only its path."""
+    released = tmp_path / "released"
+    for i in range(6):
+        write_png(released / f"img{i}.png", np.full((40, 40, 3), 0.2, np.float32))
+    folder = {"name": "folder", "label": "released", "params": {"path": str(released)}}
+    config = make_config(
+        datasets=[{"name": "pairs", "kind": "paired", "path": str(data / "paired")}],
+        restorers=["test_darken", folder],
+    )
+    first = records(run(config))
+    write_png(released / "img3.png", np.full((40, 40, 3), 0.8, np.float32))
+    summary = run(config)
+    assert summary.computed["restore"] == 6  # the folder's six outputs; test_darken stays cached
+    again = records(summary).set_index(["restorer", "image_id"])
+    before = first.set_index(["restorer", "image_id"])
+    assert again.loc[("released", "img3.png"), "test_brightness"] == pytest.approx(0.8, abs=0.01)
+    assert before.loc[("released", "img3.png"), "test_brightness"] == pytest.approx(0.2, abs=0.01)
+    darken = again.xs("test_darken")["test_mae"]
+    assert darken.equals(before.xs("test_darken")["test_mae"])
