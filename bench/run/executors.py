@@ -55,17 +55,9 @@ class LocalExecutor:
                     yield future.result()
             return
         for unit in units:
-            yield self._isolated(fn, unit) if self.worker and not cpu_bound else fn(*unit)
-
-    def _isolated(self, fn: Callable[..., Any], unit: Unit) -> list[dict[str, Any]]:
-        assert self.worker is not None
-        try:
-            return self.worker.call(fn, unit)
-        except UnitFailed as exc:
-            *head, items = unit
-            if len(items) > 1:
-                return [e for item in items for e in self._isolated(fn, (*head, [item]))]
-            return failed_entries(fn, items, str(exc))
+            yield (
+                call_isolated(self.worker, fn, unit) if self.worker and not cpu_bound else fn(*unit)
+            )
 
     def close(self) -> None:
         """Stop the isolated worker, if any."""
@@ -73,12 +65,51 @@ class LocalExecutor:
             self.worker.close()
 
 
+def call_isolated(worker: IsolatedWorker, fn: Callable[..., Any], unit: Unit) -> list[dict]:
+    """``fn(*unit)`` in ``worker``'s child process.
+
+    A unit that times out or crashes is retried image by image (a unit's last argument is its
+    list of items); the images that still fail are recorded as failed.
+    """
+    try:
+        return worker.call(fn, unit)
+    except UnitFailed as exc:
+        *head, items = unit
+        if len(items) > 1:
+            return [e for item in items for e in call_isolated(worker, fn, (*head, [item]))]
+        return failed_entries(fn, items, str(exc))
+
+
+_RAY_WORKER: IsolatedWorker | None = None
+
+
+def ray_task(fn: Callable[..., Any], unit: Unit, timeout_s: float | None) -> Any:
+    """One unit in a Ray worker; with ``timeout_s``, in a child process of that worker.
+
+    The child is kept between the tasks a Ray worker runs, so networks stay loaded, and replaced
+    after a timeout or a crash, as :class:`LocalExecutor` does.
+    """
+    global _RAY_WORKER
+    if timeout_s is None:
+        return fn(*unit)
+    if _RAY_WORKER is None or _RAY_WORKER.timeout_s != timeout_s:
+        _RAY_WORKER = IsolatedWorker(timeout_s)
+    return call_isolated(_RAY_WORKER, fn, unit)
+
+
 class RayExecutor:
-    """Runs units as Ray tasks (Ray is an optional dependency: ``pip install dr2bench[ray]``)."""
+    """Runs units as Ray tasks (Ray is an optional dependency: ``pip install dr2bench[ray]``).
+
+    Args:
+        address: The cluster to join; by default a local one is started.
+        timeout_s: As for :class:`LocalExecutor`: each network unit runs in a child process of
+            its Ray worker and must finish within this many seconds.
+    """
 
     name = "ray"
 
-    def __init__(self, address: str | None = None) -> None:
+    def __init__(self, address: str | None = None, timeout_s: float | None = None) -> None:
+        self.timeout_s = timeout_s
         try:
             import ray
         except ImportError as exc:
@@ -102,8 +133,9 @@ class RayExecutor:
         gpus: float = 0.0,
     ) -> Iterator[Any]:
         ray = self._ray
-        task = ray.remote(fn).options(num_gpus=gpus, num_cpus=1, max_retries=2)
-        pending = [task.remote(*unit) for unit in units]
+        task = ray.remote(ray_task).options(num_gpus=gpus, num_cpus=1, max_retries=2)
+        timeout_s = None if cpu_bound else self.timeout_s
+        pending = [task.remote(fn, unit, timeout_s) for unit in units]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
@@ -120,5 +152,5 @@ def make_executor(
     if name == "local":
         return LocalExecutor(timeout_s=timeout_s)
     if name == "ray":
-        return RayExecutor(address)
+        return RayExecutor(address, timeout_s)
     raise ValueError(f"unknown executor '{name}' (choose local or ray)")
