@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 DEMO_MODEL = Path(__file__).with_name("demo") / "ddpm_celeba64.safetensors"
 FACTORS = (1, 2, 4, 8, 16)
 TAUS = (10, 20, 35, 50)
+# ``weights`` values naming a checkpoint of bench/weights.yaml (FFHQ-256 models, one layout)
+CHECKPOINTS = {"official": "dr2_ffhq256", "ilvr": "ilvr_ffhq256", "p2": "p2_ffhq256"}
 
 
 class DR2(Restorer):
@@ -43,7 +45,8 @@ class DR2(Restorer):
         omega: Start step (default: tau + 5..30 by N, clamped to K-1).
         K: Number of respaced steps.
         weights: ``demo`` (the model shipped in dr2/demo), ``official`` (DR2_FFHQ.pkl from the
-            weights folder) or the path of a checkpoint.
+            weights folder), ``ilvr`` (ILVR's ffhq_10m.pt), ``p2`` (P2-weighting's
+            ffhq_p2.pt) or the path of a checkpoint.
         autocast: Run the network under ``bf16`` or ``fp16`` autocast (GPU).
         compile: Wrap the network with ``torch.compile`` (GPU).
         batch_invariant: Sample image by image, so an output is bit-identical whatever batch it
@@ -83,7 +86,9 @@ class DR2(Restorer):
         weights = self.params.weights
         if weights == "demo":
             return DEMO_MODEL
-        return locate("dr2_ffhq256", None if weights == "official" else weights)
+        if weights in CHECKPOINTS:
+            return locate(CHECKPOINTS[weights])
+        return locate("dr2_ffhq256", weights)
 
     def weights_files(self) -> list[Path]:
         try:

@@ -131,7 +131,23 @@ def test_official_format_checkpoint_through_set_weights(tmp_path):
     assert read_image(tmp_path / "out" / "face.png").shape == (64, 64, 3)
 
 
-def test_missing_official_checkpoint_names_the_file(isolated_home):
-    restorer = RESTORERS.create("dr2", weights="official")
-    with pytest.raises(FileNotFoundError, match="DR2_FFHQ.pkl"):
+@pytest.mark.parametrize(
+    ("weights", "file", "source"),
+    [
+        ("official", "DR2_FFHQ.pkl", "Kaiqiwang/DR2"),
+        ("ilvr", "ffhq_10m.pt", "jychoi118/ilvr_adm"),
+        ("p2", "ffhq_p2.pt", "jychoi118/P2-weighting"),
+    ],
+)
+def test_missing_official_checkpoint_names_the_file(isolated_home, weights, file, source):
+    restorer = RESTORERS.create("dr2", weights=weights)
+    with pytest.raises(FileNotFoundError, match=rf"{file}.*{source}.*{isolated_home}"):
         restorer.load("cpu")
+
+
+def test_named_checkpoints_are_found_in_the_weights_folder(isolated_home):
+    (isolated_home / "weights").mkdir(parents=True)
+    (isolated_home / "weights" / "ffhq_p2.pt").write_bytes(b"x")
+    restorer = RESTORERS.create("dr2", weights="p2")
+    assert restorer.model_path() == isolated_home / "weights" / "ffhq_p2.pt"
+    assert list(restorer.fingerprint()) == [str(isolated_home / "weights" / "ffhq_p2.pt")]
