@@ -93,6 +93,7 @@ class Runner:
         self.dir = Path(config.output)
         self.metrics = [metric_info(spec) for spec in config.metrics]
         self.summary = RunSummary(self.dir)
+        self._tried: set[str] = set()  # keys computed (or attempted) in this run
         self.set_references: dict[str, Any] = {}
 
     # -- paths -------------------------------------------------------------------------------
@@ -117,6 +118,7 @@ class Runner:
                     print_plan(self, plan)
                     return self.summary
                 self._check_config(resume)
+                work.forget_unavailable()
                 started = now()
                 handler = self._attach_log()
                 self._tidy(plan)
@@ -203,6 +205,7 @@ class Runner:
                     for line in entry.pop("log", []):
                         log.info("%s | %s", phase, line)
                 self.journal.append(entries)
+                self._tried.update(entry["k"] for entry in entries)
                 for entry in entries:
                     if entry.get("status") not in (None, "ok") or entry.get("error"):
                         log.warning("%s %s: %s", phase, entry.get("status"), entry.get("error"))
@@ -212,11 +215,14 @@ class Runner:
     def _done(self, key: str, path: Path | None = None) -> bool:
         """Whether a result is final: computed (with its file), or failed for good.
 
-        A plugin that was unavailable (missing weights) is tried again on the next run.
+        A plugin that was unavailable (missing weights) is tried again on the next run, not
+        again in this one.
         """
         entry = self.journal.get(key)
-        if entry is None or entry.get("status") == "unavailable":
+        if entry is None:
             return False
+        if entry.get("status") == "unavailable":
+            return key in self._tried
         return entry.get("status") != "ok" or path is None or path.exists()
 
     def _degrade(self, plan: Plan) -> None:

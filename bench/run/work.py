@@ -29,9 +29,34 @@ INPUT_CACHE = 64  # decoded LQ/GT images kept per process (~200 MB at 512x512)
 PLUGIN_FAILURES: tuple[type[BaseException], ...] = (Exception, SystemExit)
 
 
-@functools.cache
+# plugins that could not load here (missing weights), until the next run: not retried per batch
+_UNAVAILABLE: dict[tuple[str, str, str, str], Unavailable] = {}
+
+
 def plugin(kind: str, name: str, params_json: str, device: str) -> Any:
-    """A plugin instance, loaded once per process and device."""
+    """A plugin instance, loaded once per process and device.
+
+    Raises:
+        Unavailable: it cannot run here (again, without another try, until
+            :func:`forget_unavailable`).
+    """
+    key = (kind, name, params_json, device)
+    if key in _UNAVAILABLE:
+        raise _UNAVAILABLE[key].with_traceback(None)
+    try:
+        return _loaded(*key)
+    except Unavailable as exc:
+        _UNAVAILABLE[key] = exc
+        raise
+
+
+def forget_unavailable() -> None:
+    """Let plugins that were unavailable try to load again (a new run: weights may be there)."""
+    _UNAVAILABLE.clear()
+
+
+@functools.cache
+def _loaded(kind: str, name: str, params_json: str, device: str) -> Any:
     import json
 
     registry = RESTORERS if kind == "restorer" else METRICS

@@ -17,6 +17,7 @@ from bench.contracts import (
     Scores,
     SetMetric,
     SetValue,
+    Unavailable,
 )
 from bench.registry import METRICS, RESTORERS
 
@@ -111,6 +112,20 @@ class Brightness(NoReferenceMetric):
         return Scores.ok(pred.mean(dim=(1, 2, 3)).double().numpy())
 
 
+class NeedsWeights(NoReferenceMetric):
+    version = 1
+    description = "needs a weights file that is not there"
+    higher_is_better = True
+    loads = 0
+
+    def load(self, device="cpu"):
+        type(self).loads += 1
+        raise Unavailable("missing weights needed.pt: put it in the weights folder")
+
+    def score(self, pred):
+        raise AssertionError("never scored")
+
+
 class MeanGap(SetMetric):
     version = 1
     description = "distance between mean features"
@@ -136,6 +151,7 @@ PLUGINS = {
         "test_mae": MeanAbsError,
         "test_input_mae": InputDistance,
         "test_brightness": Brightness,
+        "test_needs_weights": NeedsWeights,
         "test_meangap": MeanGap,
     },
 }

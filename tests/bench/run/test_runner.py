@@ -235,3 +235,15 @@ def test_changed_folder_outputs_are_restored_again(make_config, data, tmp_path):
     assert before.loc[("released", "img3.png"), "test_brightness"] == pytest.approx(0.2, abs=0.01)
     darken = again.xs("test_darken")["test_mae"]
     assert darken.equals(before.xs("test_darken")["test_mae"])
+
+
+def test_an_unavailable_metric_is_tried_once_per_run(make_config):
+    """Missing weights: unavailable, not retried in the same run, tried again in the next."""
+    path = make_config(metrics=["test_mae", "test_needs_weights"])
+    summary = run(path)
+    assert runner_plugins.NeedsWeights.loads == 1
+    assert summary.computed["score test_needs_weights"] == 18  # each value once, not twice
+    errors = records(summary)["metric_errors"]
+    assert errors.str.contains("missing weights needed.pt").all()
+    run(path)
+    assert runner_plugins.NeedsWeights.loads == 2  # the next run tries again
