@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             f"{summary.skipped} files in the dataset folders were left out (not images, or ground "
             f"truth without an LQ image); listed in {summary.run_dir / 'manifest.json'}"
         )
+    for reason in sorted(summary.unavailable):
+        print(f"unavailable here (tried again on the next run): {reason}")
     if summary.failed:
         detail = ", ".join(f"{n} {status}" for status, n in summary.failures.items())
         print(

@@ -47,6 +47,7 @@ class RunSummary:
     rows: int = 0
     failures: dict[str, int] = field(default_factory=dict)
     skipped: int = 0
+    unavailable: set[str] = field(default_factory=set)  # why plugins could not run here
 
     @property
     def failed(self) -> int:
@@ -209,6 +210,8 @@ class Runner:
                 for entry in entries:
                     if entry.get("status") not in (None, "ok") or entry.get("error"):
                         log.warning("%s %s: %s", phase, entry.get("status"), entry.get("error"))
+                    if entry.get("status") == "unavailable":
+                        self.summary.unavailable.add(entry["error"])
                 bar.update(sum(entry.get("kind") == kind for entry in entries))
 
     # -- phases ------------------------------------------------------------------------------

@@ -237,13 +237,16 @@ def test_changed_folder_outputs_are_restored_again(make_config, data, tmp_path):
     assert darken.equals(before.xs("test_darken")["test_mae"])
 
 
-def test_an_unavailable_metric_is_tried_once_per_run(make_config):
+def test_an_unavailable_metric_is_tried_once_per_run(make_config, capsys):
     """Missing weights: unavailable, not retried in the same run, tried again in the next."""
     path = make_config(metrics=["test_mae", "test_needs_weights"])
     summary = run(path)
     assert runner_plugins.NeedsWeights.loads == 1
     assert summary.computed["score test_needs_weights"] == 18  # each value once, not twice
+    assert summary.unavailable == {"missing weights needed.pt: put it in the weights folder"}
     errors = records(summary)["metric_errors"]
     assert errors.str.contains("missing weights needed.pt").all()
-    run(path)
-    assert runner_plugins.NeedsWeights.loads == 2  # the next run tries again
+    assert main(["run", str(path), "--quiet"]) == 0  # the next run tries again, and says why
+    assert runner_plugins.NeedsWeights.loads == 2
+    out = capsys.readouterr().out
+    assert "unavailable here (tried again on the next run): missing weights needed.pt" in out
