@@ -14,8 +14,11 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def _file_mode() -> int:
@@ -106,14 +109,33 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def per_file_version(maxsize: int) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
+    """Cache ``fn(path)`` while the file's size and mtime stay the same (``maxsize`` files).
+
+    A path that cannot be examined is passed to ``fn`` uncached, which reports the problem.
+    """
+
+    def wrap(fn: Callable[[str], T]) -> Callable[[str], T]:
+        @functools.lru_cache(maxsize=maxsize)
+        def of_version(path: str, size: int, mtime_ns: int) -> T:
+            return fn(path)
+
+        @functools.wraps(fn)
+        def cached(path: str) -> T:
+            try:
+                stat = os.stat(path)
+            except OSError:
+                return fn(path)
+            return of_version(str(path), stat.st_size, stat.st_mtime_ns)
+
+        return cached
+
+    return wrap
+
+
+@per_file_version(maxsize=1 << 16)
 def cached_sha256(path: str | Path) -> str:
     """:func:`sha256_file` of ``path``, read again only when its size or mtime has changed."""
-    stat = os.stat(path)
-    return _sha256_of_version(str(path), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _sha256_of_version(path: str, size: int, mtime_ns: int) -> str:
     return sha256_file(path)
 
 

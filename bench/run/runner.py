@@ -342,10 +342,9 @@ class Runner:
             for s in plan.samples:
                 if self._out_ok(run, s) and (keys := self._pending_scores(run, s)):
                     items.append(self._score_item(run, s, keys))
-        size = self.config.batch_size
+        size, specs = self.config.batch_size, self._score_specs()
         units = [
-            (self._score_specs(), self.config.device, items[i : i + size])
-            for i in range(0, len(items), size)
+            (specs, self.config.device, items[i : i + size]) for i in range(0, len(items), size)
         ]
         values = sum(len(item["keys"]) for item in items)
         self._execute("score", work.score_unit, units, total=values, kind="score", unit="value")

@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.contracts import Unavailable
 from bench.datasets import DatasetError
-from bench.files import StorageError
+from bench.files import StorageError, per_file_version
 from bench.images import ImageError, read_image, read_png, write_png
 from bench.registry import METRICS, RESTORERS
 
@@ -286,24 +286,16 @@ def _read_optional(path: str | None) -> np.ndarray | None:
     return read_input(path) if path else None
 
 
-@functools.lru_cache(maxsize=INPUT_CACHE)
-def _cached_png(path: str, mtime_ns: int, size: int) -> np.ndarray:
-    image = read_png(path)
-    image.flags.writeable = False  # shared by every restorer and metric that reads it
-    return image
-
-
+@per_file_version(maxsize=INPUT_CACHE)
 def read_input(path: str) -> np.ndarray:
     """An LQ or GT image of the run, decoded once for all the restorers and metrics reading it.
 
     Units are ordered so that the restorers of a run process the same images one after the
     other; a small cache of decoded images then saves most decoding.
     """
-    try:
-        stat = Path(path).stat()
-    except OSError:
-        return read_png(path)  # raises the ImageError naming the file
-    return _cached_png(path, stat.st_mtime_ns, stat.st_size)
+    image = read_png(path)  # a missing or unreadable file raises the ImageError naming it
+    image.flags.writeable = False  # shared by every restorer and metric that reads it
+    return image
 
 
 def _score_metric(
