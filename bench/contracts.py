@@ -43,6 +43,8 @@ class Plugin(ABC):
     description: ClassVar[str] = ""
     Params: ClassVar[type] = NoParams
     tags: ClassVar[dict[str, dict[str, Any]]] = {}
+    # the bare name is refused: only ``name.tag`` says which number it is (``deg.sface``)
+    tag_required: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         self.name = type(self).__name__

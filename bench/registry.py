@@ -154,6 +154,12 @@ class Registry(Generic[T]):
         base_name, tag = split_tag(name)
         cls = self.get(base_name)
         preset: dict[str, Any] = {}
+        if tag is None and getattr(cls, "tag_required", False):
+            tags = sorted(getattr(cls, "tags", {}))
+            raise RegistryError(
+                f"{self.kind} '{base_name}' names a family of different numbers; say which: "
+                f"{', '.join(f'{base_name}.{t}' for t in tags)}"
+            )
         if tag is not None:
             tags = getattr(cls, "tags", {})
             if tag not in tags:

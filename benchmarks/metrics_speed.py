@@ -110,15 +110,15 @@ def metric_speeds(batch_size: int, repeats: int) -> dict[str, Any]:
         backbone = random_lpips_backbone(Path(folder))
         cases = [
             ("psnr", {}), ("ssim", {}), ("lpips", {"backbone_weights": str(backbone)}),
-            ("st_lpips", {}), ("fid", {}), ("fid.clean", {}), ("ids", {}), ("ids.sface", {}),
-            ("lmd", {}), ("niqe", {}),
+            ("st_lpips", {}), ("fid", {}), ("fid.clean", {}), ("ids.dlib", {}), ("ids.sface", {}),
+            ("lmd.dlib", {}), ("niqe", {}),
         ]  # fmt: skip
         for name, params in cases:
             results[name] = time_metric(name, params, batches)
             print(name, results[name], flush=True)
     results["lpips"]["note"] = "random AlexNet backbone (ImageNet file not available offline)"
     results["kid"] = {"same_as": "fid (same features; the value itself is a few matrix products)"}
-    results["deg"] = {"same_as": "ids (same embeddings)"}
+    results["deg.dlib"] = {"same_as": "ids.dlib (same embeddings)"}
     return results
 
 

@@ -24,12 +24,14 @@ LABELS = {
     "fid": "FID",
     "kid": "KID",
     "niqe": "NIQE",
-    "deg": "Deg.",
-    "lmd": "LMD",
+    "deg": "ID angle",
+    "lmd": "Landmark dist.",
     "ids": "IDS",
     "st_lpips": "ST-LPIPS",
 }
-PAPER_SYNTHETIC = ("psnr", "ssim", "lpips", "fid", "deg", "lmd")
+# a paper's column title only over the metric of that paper's script (docs/metrics.md)
+PROTOCOL_LABELS = {"deg.vqfr": "Deg.", "lmd.fan": "LMD"}
+PAPER_SYNTHETIC = ("psnr", "ssim", "lpips", "fid", "deg", "lmd")  # metric families, in order
 PAPER_REAL = ("fid", "niqe")
 MISSING = "–"
 
@@ -40,10 +42,20 @@ def slug(text: str) -> str:
 
 
 def metric_label(metric: str) -> str:
-    """The conventional name of a metric: ``psnr`` -> ``PSNR``, ``ids.sface`` -> ``IDS (sface)``."""
+    """The conventional name of a metric: ``psnr`` -> ``PSNR``, ``ids.sface`` -> ``IDS (sface)``.
+
+    A published column title (``Deg.``, ``LMD``) labels only the metric of that paper's script.
+    """
+    if metric in PROTOCOL_LABELS:
+        return PROTOCOL_LABELS[metric]
     base, _, tag = metric.partition(".")
     label = LABELS.get(base, base)
     return f"{label} ({tag})" if tag else label
+
+
+def family(metric: str) -> str:
+    """The metric family of a name: ``deg.vqfr`` -> ``deg``."""
+    return metric.partition(".")[0]
 
 
 @dataclass(frozen=True)
@@ -232,17 +244,20 @@ def headline_severity(severities: set[int]) -> int:
 
 
 def paper_table(summary: pd.DataFrame, run: Run) -> Table | None:
-    """The layout of the DR2 and VQFR papers: synthetic sets with PSNR, SSIM, LPIPS, FID, Deg.,
-    LMD, then real sets with FID and NIQE; means only.
+    """The layout of the DR2 and VQFR papers: synthetic sets with PSNR, SSIM, LPIPS, FID, the
+    identity angle and the landmark distance, then real sets with FID and NIQE; means only.
 
-    Each synthetic or paired (dataset, chain) appears at its :func:`headline_severity`.
+    Each family's columns are the run's metrics of that family (``deg.vqfr``, ``deg.sface``),
+    each labelled by :func:`metric_label`, so a column says which number it is. Each synthetic or
+    paired (dataset, chain) appears at its :func:`headline_severity`.
     """
     import pandas as pd
 
     groups = summary.groupby(["dataset", "dataset_kind", "chain"], sort=False)
     parts, columns = [], []
     for (dataset, kind, chain), part in sorted(groups, key=lambda item: item[0][1] == "real"):
-        wanted = PAPER_REAL if kind == "real" else PAPER_SYNTHETIC
+        families = PAPER_REAL if kind == "real" else PAPER_SYNTHETIC
+        wanted = [name for f in families for name in run.metrics if family(name) == f]
         severity = headline_severity(set(part["severity"]))
         part = part[(part["severity"] == severity) & part["metric"].isin(wanted)]
         if part.empty:

@@ -1,9 +1,10 @@
 """The DR2 trade-off: fidelity against quality over the grid of N and tau, with its Pareto front.
 
 The grid is every restorer whose parameters (in the manifest) include both ``N`` and ``tau``.
-Fidelity is PSNR, else identity similarity (``ids``); quality is FID, else NIQE: the first the
-cell has. A grid point is on the Pareto front when no other grid point is at least as good on both
-axes and better on one (by the metrics' directions). Other restorers are drawn for context.
+Fidelity is PSNR, else identity similarity (an ``ids`` metric); quality is FID, else NIQE: the
+first the cell has. A grid point is on the Pareto front when no other grid point is at least as
+good on both axes and better on one (by the metrics' directions). Other restorers are drawn for
+context.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from reports.figures import new_figure, restorer_styles, styled
 from reports.run import CELL, Run
-from reports.tables import metric_label
+from reports.tables import family, metric_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,8 +51,8 @@ def tradeoff_points(summary: pd.DataFrame, run: Run) -> tuple[pd.DataFrame, str,
 
     grid = {label for label in run.restorers if set(GRID) <= set(run.restorer_params(label))}
     present = set(summary["metric"])
-    fidelity = next((name for name in FIDELITY if name in present), "")
-    quality = next((name for name in QUALITY if name in present), "")
+    fidelity = next((n for f in FIDELITY for n in sorted(present) if family(n) == f), "")
+    quality = next((n for f in QUALITY for n in sorted(present) if family(n) == f), "")
     if not grid or not fidelity or not quality:
         return pd.DataFrame(columns=list(POINT_COLUMNS)), fidelity, quality
     means = summary.pivot_table(

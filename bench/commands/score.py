@@ -7,7 +7,7 @@ Prints a summary table and, with ``--json FILE``, writes the report and a per-im
                           "kind": "paired", "version": 1, "config": {..}},
                  "fid": {"value": .., "n": .., "extra": {..}, "config": {..}, ...},
                  "lpips": {"unavailable": "missing weights ...", ...}},
-     "per_image": [{"id": "x.png", "psnr": .., "errors": {"ids": "no face found ..."}}, ...],
+     "per_image": [{"id": "x.png", "psnr": .., "errors": {"ids.dlib": "no face found ..."}}, ...],
      "unmatched": {"pred_without_gt": [..], "gt_without_pred": [..]}, "folders": {..}}
 
 ``std`` is the sample standard deviation (``ddof=1``); failed images (NaN, with the reason in
@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-DEFAULT_METRICS = "psnr,ssim,lpips,st_lpips,fid,kid,ids,deg,lmd,niqe"
+DEFAULT_METRICS = "psnr,ssim,lpips,st_lpips,fid,kid,ids.dlib,deg.dlib,lmd.dlib,niqe"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,11 +4,12 @@ The face is found on the reference image (the ground truth for ``ids`` and ``deg
 input for ``ids_input`` on unpaired real sets) and the same alignment is applied to the output, so
 a badly restored face is still scored rather than dropped. A reference without a detectable face
 gives NaN with the reason, counted as a failure. ``deg`` is the angle between the embeddings in
-degrees, ``arccos(cosine)``, VQFR's "Deg." (with the ``arcface`` backend).
+degrees, ``arccos(cosine)``.
 
-Backends (``backend`` parameter, or tags ``ids.sface``, ``deg.arcface``): ``dlib`` (offline
-default), ``sface`` and ``arcface``; see :mod:`bench.metrics.faces`. Values from different backends
-are different metrics: the backend is recorded in ``config()``.
+Each backend gives a different number, so a name always says its backend (the bare names are
+refused): ``ids.dlib``, ``ids.sface``, ``ids.arcface``, ``deg.dlib``, ... (see
+:mod:`bench.metrics.faces`). None of these is VQFR's "Deg.", which embeds the whole grey image
+without detection; the backend is recorded in ``config()``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class IdentityParams:
 class _IdentityMetric(PairedMetric):
     Params = IdentityParams
     tags = {name: {"backend": name} for name in BACKENDS}
+    tag_required = True
     units = "cosine"
 
     def __init__(self, **params: Any) -> None:
@@ -124,7 +126,7 @@ class Ids(_IdentityMetric):
     """Cosine similarity of the output's and the ground truth's face embeddings."""
 
     version = 1
-    description = "Identity: cosine similarity of face embeddings, output vs GT (dlib default)"
+    description = "Identity: cosine similarity of face embeddings, output vs GT, per backend"
     higher_is_better = True
 
 
@@ -138,10 +140,10 @@ class IdsInput(_IdentityMetric):
 
 
 class Deg(_IdentityMetric):
-    """Angle in degrees between the output's and the ground truth's embeddings (VQFR's Deg.)."""
+    """Angle in degrees between the output's and the ground truth's embeddings."""
 
     version = 1
-    description = "Identity angle in degrees, arccos of the embedding cosine (VQFR's Deg.)"
+    description = "Identity angle in degrees, arccos of the embedding cosine, per backend"
     higher_is_better = False
     units = "degrees"
 

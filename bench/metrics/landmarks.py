@@ -1,10 +1,10 @@
-"""Landmark distance (``lmd``): how far the output's facial landmarks are from the ground truth's.
+"""Landmark distance (``lmd.dlib``): how far the output's landmarks are from the ground truth's.
 
 dlib's 68-point shape predictor runs on both images inside the face box that dlib's HOG detector
 finds on the ground truth (the same box for both, so a badly restored face is still measured). The
 value is the mean Euclidean distance over the 68 points, in pixels of a face scaled to 512 pixels
-wide (``distance * 512 / width``), as VQFR reports LMD. No face on the ground truth gives NaN with
-the reason.
+wide (``distance * 512 / width``). No face on the ground truth gives NaN with the reason. This is
+not VQFR's LMD (98 FAN landmarks on the whole image); the name says the backend.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ class Lmd(PairedMetric):
     """Mean distance of dlib's 68 landmarks, output vs GT, normalised to a 512-pixel face."""
 
     version = 1
-    description = "Landmark distance: dlib 68 points, mean L2 in pixels of a 512-wide image (VQFR)"
+    description = "Landmark distance: dlib 68 points, mean L2 in pixels of a 512-wide image"
     higher_is_better = False
+    tags = {"dlib": {}}
+    tag_required = True
 
     @dataclass(frozen=True)
     class Params:

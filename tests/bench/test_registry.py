@@ -102,3 +102,14 @@ def test_split_tag():
 def test_builtin_datasets_are_registered():
     assert {"folder", "paired"} <= set(DATASETS.names())
     assert RESTORERS.kind == "restorer"
+
+
+def test_a_family_name_needs_its_tag():
+    from bench.registry import METRICS
+
+    with pytest.raises(RegistryError, match=r"'deg' names a family.*deg\.dlib, deg\.sface"):
+        METRICS.create("deg")
+    assert METRICS.create("deg.sface").params.backend == "sface"
+    for name in ("ids", "ids_input", "lmd"):
+        with pytest.raises(RegistryError, match="names a family"):
+            METRICS.create(name)

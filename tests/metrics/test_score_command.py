@@ -41,7 +41,7 @@ def test_report_shape_csv_and_unmatched(folders, tmp_path, isolated_home, monkey
     pred, gt = folders
     out = tmp_path / "report" / "scores.json"
     argv = ["score", "--pred", str(pred), "--gt", str(gt), "--json", str(out),
-            "--metrics", "psnr,ssim.y,lpips,ids,niqe,ids_input"]  # fmt: skip
+            "--metrics", "psnr,ssim.y,lpips,ids.dlib,niqe,ids_input.dlib"]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     report = json.loads(out.read_text())
@@ -53,8 +53,8 @@ def test_report_shape_csv_and_unmatched(folders, tmp_path, isolated_home, monkey
     )
     assert metrics["ssim.y"]["config"]["channel"] == "y"
     assert "alexnet-owt-7be5be79.pth" in metrics["lpips"]["unavailable"]
-    assert "give --input" in metrics["ids_input"]["unavailable"]
-    assert metrics["ids"]["n"] == 0 and metrics["ids"]["failed"] == 3  # no faces: counted
+    assert "give --input" in metrics["ids_input.dlib"]["unavailable"]
+    assert metrics["ids.dlib"]["n"] == 0 and metrics["ids.dlib"]["failed"] == 3  # no faces: counted
     assert metrics["niqe"]["n"] == 4 and metrics["niqe"]["higher_is_better"] is False
     rows = {row["id"]: row for row in report["per_image"]}
     assert set(rows) == {"a.png", "c.jpg", "only_pred.png", "sub/b.png"}
@@ -63,7 +63,7 @@ def test_report_shape_csv_and_unmatched(folders, tmp_path, isolated_home, monkey
     assert rows["sub/b.png"]["psnr"] == pytest.approx(expected, rel=1e-12)
     assert rows["only_pred.png"]["psnr"] is None
     assert rows["only_pred.png"]["errors"]["psnr"] == "no gt image matches this output"
-    assert rows["a.png"]["errors"]["ids"] == "no face found in the gt image"
+    assert rows["a.png"]["errors"]["ids.dlib"] == "no face found in the gt image"
     values = [rows[i]["psnr"] for i in ("a.png", "c.jpg", "sub/b.png")]
     assert metrics["psnr"]["mean"] == pytest.approx(np.mean(values))
     assert metrics["psnr"]["std"] == pytest.approx(np.std(values, ddof=1))
@@ -120,16 +120,16 @@ def test_full_offline_run_on_shared_data(shared_data, tmp_path, isolated_home, m
             str(pred / path.name), cv2.resize(small, (512, 512), interpolation=cv2.INTER_CUBIC)
         )
     out = tmp_path / "full.json"
-    names = "psnr,ssim,lpips,st_lpips,fid,kid,ids,deg,lmd,niqe"
+    names = "psnr,ssim,lpips,st_lpips,fid,kid,ids.dlib,deg.dlib,lmd.dlib,niqe"
     argv = ["score", "--pred", str(pred), "--gt", str(gt), "--metrics", names, "--json", str(out)]
     assert main(argv) == 0
     metrics = json.loads(out.read_text())["metrics"]
     assert "alexnet-owt-7be5be79.pth" in metrics["lpips"]["unavailable"]
-    for name in ("psnr", "ssim", "st_lpips", "ids", "deg", "lmd", "niqe"):
+    for name in ("psnr", "ssim", "st_lpips", "ids.dlib", "deg.dlib", "lmd.dlib", "niqe"):
         assert metrics[name]["n"] == 4 and metrics[name]["failed"] == 0, name
         assert math.isfinite(metrics[name]["mean"]), name
     for name in ("fid", "kid"):
         assert metrics[name]["n"] == 4 and math.isfinite(metrics[name]["value"]), name
         assert metrics[name]["config"]["reference"] == str(gt)
     assert "2048" in metrics["fid"]["extra"]["warning"]
-    assert metrics["ids"]["mean"] > 0.9 and metrics["deg"]["mean"] < 30
+    assert metrics["ids.dlib"]["mean"] > 0.9 and metrics["deg.dlib"]["mean"] < 30

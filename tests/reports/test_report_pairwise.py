@@ -37,7 +37,7 @@ def pairs(run_dir, cell: tuple[str, str, int], metric: str, first: str, second: 
     [
         (("celeba-test", "classic", 5), "psnr", "identity", "gfpgan"),  # gfpgan has a failed row
         (("celeba-test", "classic", 5), "lpips", "codeformer.w05", "dr2[N=8,tau=35]"),
-        (("celeba-test", "blur", 2), "ids", "dr2[N=4,tau=20]", "dr2[N=4,tau=35]"),
+        (("celeba-test", "blur", 2), "ids.sface", "dr2[N=4,tau=20]", "dr2[N=4,tau=35]"),
         (("wider", "none", 0), "niqe", "gfpgan", "dr2[N=8,tau=35]"),  # failed row
     ],
 )

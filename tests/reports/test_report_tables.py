@@ -28,7 +28,7 @@ CELL = ["dataset", "chain", "severity", "restorer"]
 def direct_image_means(run_dir) -> pd.DataFrame:
     records = pd.read_parquet(run_dir / "records.parquet")
     ok = records[records["status"] == "ok"]
-    metrics = ["psnr", "ssim", "lpips", "ids", "deg", "lmd", "niqe"]
+    metrics = ["psnr", "ssim", "lpips", "ids.sface", "deg.vqfr", "lmd.fan", "niqe"]
     means = ok.groupby(CELL)[metrics].mean().stack().rename("mean")
     counts = ok.groupby(CELL)[metrics].count().stack().rename("n")
     both = pd.concat([means, counts], axis=1).reset_index()
@@ -114,7 +114,9 @@ def test_paper_table_equals_pandas(run, run_dir, summary):
     assert groups[0] == "celeba-test (blur, s5)" and groups[-1] == "wider"
     assert [c.metric for c in table.columns if c.group == "wider"] == ["fid", "niqe"]
     synthetic = [c.metric for c in table.columns if c.group == "celeba-test (classic, s5)"]
-    assert synthetic == ["psnr", "ssim", "lpips", "fid", "deg", "lmd"]
+    assert synthetic == ["psnr", "ssim", "lpips", "fid", "deg.vqfr", "lmd.fan"]
+    labels = [c.label for c in table.columns if c.group == "celeba-test (classic, s5)"]
+    assert labels == ["PSNR", "SSIM", "LPIPS", "FID", "Deg.", "LMD"]
     expected = pd.concat([direct_image_means(run_dir), direct_set_means(run_dir)])
     expected = expected.set_index([*CELL, "metric"])["mean"]
     for restorer, entries in table.rows:
@@ -190,3 +192,11 @@ def test_metric_labels_name_the_variant():
     assert metric_label("psnr.y") == "PSNR (y)"
     assert metric_label("st_lpips") == "ST-LPIPS"
     assert metric_label("my_metric") == "my_metric"
+
+
+def test_published_column_titles_only_over_the_published_metrics():
+    assert metric_label("deg.vqfr") == "Deg." and metric_label("lmd.fan") == "LMD"
+    assert metric_label("deg.sface") == "ID angle (sface)"
+    assert metric_label("lmd.dlib") == "Landmark dist. (dlib)"
+    for name in ("deg.dlib", "deg.sface", "deg.arcface", "ids.vqfr", "lmd.dlib"):
+        assert "Deg." not in metric_label(name) and "LMD" not in metric_label(name)
