@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "bench.commands.score",
         "score a folder of outputs: PSNR, SSIM, LPIPS, FID/KID, identity, NIQE",
     ),
+    "protocols": (
+        "bench.commands.protocols",
+        "the published evaluation protocols (metrics, references, tables) dr2bench reproduces",
+    ),
 }
 
 

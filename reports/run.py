@@ -43,6 +43,7 @@ SET_COLUMNS = (
     "metric",
     "value",
     "n",
+    "reference",
     "config",
     "extra",
     "status",
@@ -113,6 +114,12 @@ class Run:
     def ok_records(self) -> pd.DataFrame:
         """The rows with ``status == 'ok'``."""
         return self.records[self.records["status"] == "ok"]
+
+    @property
+    def paper_layout(self) -> tuple[dict[str, list[str]], dict[str, str]]:
+        """The protocol's paper-table columns by dataset kind and their titles (empty if none)."""
+        protocol = self.manifest.get("protocol") or {}
+        return dict(protocol.get("table") or {}), dict(protocol.get("titles") or {})
 
     def restorer_params(self, label: str) -> dict[str, Any]:
         """The parameters of one restorer label, from the manifest."""

@@ -66,15 +66,17 @@ class Column:
         metric: Metric name.
         higher_is_better: Direction, shown as an arrow.
         group: Column group (a dataset in the paper layout), ``""`` for none.
+        title: The header, when a protocol gives one (else :func:`metric_label`).
     """
 
     metric: str
     higher_is_better: bool
     group: str = ""
+    title: str = ""
 
     @property
     def label(self) -> str:
-        return metric_label(self.metric)
+        return self.title or metric_label(self.metric)
 
     @property
     def arrow(self) -> str:
@@ -248,16 +250,20 @@ def paper_table(summary: pd.DataFrame, run: Run) -> Table | None:
     identity angle and the landmark distance, then real sets with FID and NIQE; means only.
 
     Each family's columns are the run's metrics of that family (``deg.vqfr``, ``deg.sface``),
-    each labelled by :func:`metric_label`, so a column says which number it is. Each synthetic or
-    paired (dataset, chain) appears at its :func:`headline_severity`.
+    each labelled by :func:`metric_label`, so a column says which number it is. A run of a
+    protocol (``protocol: vqfr``) uses the protocol's columns and titles instead. Each synthetic
+    or paired (dataset, chain) appears at its :func:`headline_severity`.
     """
     import pandas as pd
 
+    layout, titles = run.paper_layout
     groups = summary.groupby(["dataset", "dataset_kind", "chain"], sort=False)
     parts, columns = [], []
     for (dataset, kind, chain), part in sorted(groups, key=lambda item: item[0][1] == "real"):
         families = PAPER_REAL if kind == "real" else PAPER_SYNTHETIC
         wanted = [name for f in families for name in run.metrics if family(name) == f]
+        if layout:
+            wanted = layout.get("real" if kind == "real" else "synthetic", [])
         severity = headline_severity(set(part["severity"]))
         part = part[(part["severity"] == severity) & part["metric"].isin(wanted)]
         if part.empty:
@@ -266,7 +272,7 @@ def paper_table(summary: pd.DataFrame, run: Run) -> Table | None:
         parts.append(part.assign(group=group))
         present = set(part["metric"])
         columns += [
-            Column(name, run.metrics[name].higher_is_better, group)
+            Column(name, run.metrics[name].higher_is_better, group, titles.get(name, ""))
             for name in wanted
             if name in present
         ]
@@ -277,7 +283,9 @@ def paper_table(summary: pd.DataFrame, run: Run) -> Table | None:
         run,
         columns,
         key="paper",
-        title="Restorers in the layout of the DR2 and VQFR papers",
+        title=f"Restorers as in the {protocol} protocol ({run.manifest['protocol']['title']})"
+        if (protocol := (run.manifest.get("protocol") or {}).get("name"))
+        else "Restorers in the layout of the DR2 and VQFR papers",
         note="means; best in bold, second underlined",
         with_intervals=False,
     )

@@ -1,5 +1,8 @@
 """``dr2bench score --pred DIR [--gt DIR] [--input DIR] [--ref DIR_OR_STATS] --metrics a,b``.
 
+``--protocol NAME`` scores with a published protocol's metrics and parameters (``dr2bench
+protocols``); ``--metrics`` then adds metrics to it.
+
 Prints a summary table and, with ``--json FILE``, writes the report and a per-image CSV beside it
 (``FILE`` with the suffix ``.csv``)::
 
@@ -33,12 +36,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--metrics",
-        default=DEFAULT_METRICS,
-        help=f"comma-separated metric names, tags allowed (psnr.y, fid.clean) [{DEFAULT_METRICS}]",
+        help="comma-separated metric names, tags allowed (psnr.y, fid.clean) "
+        f"[{DEFAULT_METRICS}, or the protocol's]",
+    )
+    parser.add_argument(
+        "--protocol", help="a published protocol's metrics (`dr2bench protocols` lists them)"
     )
     parser.add_argument("--json", type=Path, help="write the report here (and a .csv beside it)")
     parser.add_argument("--device", default="cpu", help="torch device for deep metrics [cpu]")
     parser.add_argument("--batch-size", type=int, default=16, help="images per batch [16]")
+
+
+def metric_entries(metrics: str | None, protocol: str | None) -> list[dict[str, Any]]:
+    """The metric entries to score with: ``--metrics`` names, after ``--protocol``'s."""
+    from bench.config import ConfigError
+    from bench.protocols import expand, load_protocol
+
+    if metrics is None and protocol is None:
+        metrics = DEFAULT_METRICS
+    names = [name.strip() for name in (metrics or "").split(",") if name.strip()]
+    if metrics is not None and not names:
+        raise ConfigError("--metrics is empty")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"--metrics names '{repeated[0]}' more than once")
+    own = [{"name": name} for name in names]
+    return expand(load_protocol(protocol), own) if protocol else own
 
 
 def metric_summary(run: Any) -> dict[str, Any]:
@@ -157,9 +180,6 @@ def run(args: argparse.Namespace) -> int:
     from bench.files import atomic_write_json
     from bench.metrics.folders import print_progress, score_folders
 
-    names = [name.strip() for name in args.metrics.split(",") if name.strip()]
-    if not names:
-        raise ConfigError("--metrics is empty")
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
     pairing, runs = score_folders(
@@ -167,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         args.gt,
         args.input,
         args.ref,
-        names,
+        metric_entries(args.metrics, args.protocol),
         args.device,
         args.batch_size,
         print_progress,

@@ -94,16 +94,22 @@ class MetricRun:
                 self.errors[image_id] = error or "no value"
 
 
-def prepare(name: str, folders: dict[str, Path | None], device: str) -> MetricRun:
-    """Create and load metric ``name``; an unavailable metric carries the reason instead."""
-    metric = METRICS.create(name)
+def prepare(entry: dict[str, Any], folders: dict[str, Path | None], device: str) -> MetricRun:
+    """Create and load a metric (``name``, ``params``, ``label``); an unavailable metric carries
+    the reason instead.
+
+    A set metric compares with ``--ref`` if given, else its own ``reference``, else ``--gt``.
+    """
+    name = str(entry.get("label") or entry["name"])
+    metric = METRICS.create(entry["name"], **(entry.get("params") or {}))
     needed = "gt" if metric.kind == "set" else getattr(metric, "reference", "gt")
     if metric.kind == "set":
-        reference = folders["ref"] or folders["gt"]
+        own = getattr(metric.params, "reference", None)
+        reference = folders["ref"] or own or folders["gt"]
         if reference is None:
             return MetricRun(name, metric, f"{name} needs a reference set: give --ref or --gt")
         metric = metric.replace(reference=str(reference))
-        metric.name = name
+        metric.name = entry["name"]
     elif metric.kind == "paired" and folders[needed] is None:
         return MetricRun(name, metric, f"{name} compares with the {needed} images: give --{needed}")
     try:
@@ -208,6 +214,8 @@ def finish_set(run: MetricRun) -> None:
             warnings.simplefilter("ignore")  # the warning is kept in the value's extra
             result = metric.value(features, metric.configured_reference())
         run.set_result = {"value": result.value, "n": result.n, "extra": result.extra}
+    except Unavailable as exc:  # a reference statistics file missing from the weights folder
+        run.unavailable = str(exc)
     except Exception as exc:
         run.set_result = {
             "value": None,
@@ -221,15 +229,15 @@ def score_folders(
     gt: Path | None,
     inputs: Path | None,
     ref: Path | None,
-    names: list[str],
+    metrics: list[dict[str, Any]],
     device: str = "cpu",
     batch_size: int = 16,
     progress: Progress | None = None,
 ) -> tuple[Pairing, list[MetricRun]]:
-    """Score every output image in ``pred`` with the metrics ``names``."""
+    """Score every output image in ``pred`` with ``metrics`` (``name``, ``params``, ``label``)."""
     pairing = pair_folders(pred, gt, inputs)
     folders = {"gt": gt, "input": inputs, "ref": ref}
-    runs = [prepare(name, folders, device) for name in names]
+    runs = [prepare(entry, folders, device) for entry in metrics]
     roles = {
         getattr(run.metric, "reference", "gt")
         for run in runs

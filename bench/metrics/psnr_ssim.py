@@ -5,6 +5,12 @@ selects RGB (the default: every channel counts) or ``y``, the BT.601 studio-swin
 ``Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255`` (R, G, B in [0, 255], left unrounded as
 basicsr's ``to_y_channel`` does). ``crop_border`` pixels are cut from every side first.
 
+``correct_mean_var`` (tag ``vqfr``: ``psnr.vqfr``, ``ssim.vqfr``) first matches each channel's
+mean and standard deviation of the output to the ground truth's, twice, in float32 on [0, 1], as
+VQFR's ``metric_paper/calculate_psnr_ssim.py`` always does (its ``--correct_mean_var`` flag is
+``store_true`` with ``default=True``, so it cannot be turned off): the numbers of VQFR's and DR2's
+tables. A flat output (zero deviation) cannot be corrected and gets NaN with the reason.
+
 SSIM is Wang et al. (2004): an 11x11 Gaussian window with sigma 1.5, K1 = 0.01, K2 = 0.03,
 L = 255, statistics over the valid region only (no padding), the map averaged per channel and
 then over channels. PSNR is ``10 log10(255^2 / MSE)`` over all pixels and channels; identical
@@ -43,10 +49,13 @@ class PixelParams:
     """Attributes:
     channel: ``rgb`` (all three channels) or ``y`` (BT.601 luma, as basicsr's ``test_y_channel``).
     crop_border: Pixels cut from each side before scoring (the scale factor, in SR papers).
+    correct_mean_var: Match the output's per-channel mean and deviation to the GT's first
+        (VQFR's evaluation script).
     """
 
     channel: Literal["rgb", "y"] = "rgb"
     crop_border: int = 0
+    correct_mean_var: bool = False
 
     def __post_init__(self) -> None:
         if self.crop_border < 0:
@@ -54,7 +63,7 @@ class PixelParams:
 
 
 def prepare(images: np.ndarray, params: PixelParams) -> np.ndarray:
-    """uint8 ``N x H x W x 3`` to float64 ``N x H x W x C`` in [0, 255], as ``params`` say."""
+    """uint8 (or float32 on [0, 255]) ``N x H x W x 3`` to float64 ``N x H x W x C`` in [0, 255]."""
     pixels = images.astype(np.float64)
     if params.channel == "y":
         pixels = (pixels @ LUMA_WEIGHTS + LUMA_OFFSET)[..., None]
@@ -62,6 +71,25 @@ def prepare(images: np.ndarray, params: PixelParams) -> np.ndarray:
     if border:
         pixels = pixels[:, border:-border, border:-border]
     return pixels
+
+
+def correct_mean_var(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """``pred`` (uint8 ``H x W x 3``) with each channel's mean and deviation set to ``ref``'s.
+
+    VQFR's arithmetic, step by step: float32 images on [0, 1]; per channel, shift to the GT's mean,
+    scale to the GT's deviation, and both once more; the result on the [0, 255] scale (float32).
+    A channel with zero deviation gives NaN, as the script's division does.
+    """
+    truth = ref.astype(np.float32) / 255.0
+    out = pred.astype(np.float32) / 255.0
+    means = [np.mean(truth[:, :, c]) for c in range(3)]
+    stds = [np.std(truth[:, :, c]) for c in range(3)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for c in range(3):
+            for _ in range(2):
+                out[:, :, c] = out[:, :, c] - np.mean(out[:, :, c]) + means[c]
+                out[:, :, c] = out[:, :, c] / np.std(out[:, :, c]) * stds[c]
+    return out * 255.0
 
 
 def psnr(pred: np.ndarray, ref: np.ndarray) -> float:
@@ -110,7 +138,7 @@ def _valid_filter(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 class _PixelMetric(PairedMetric):
     Params = PixelParams
-    tags = {"y": {"channel": "y"}}
+    tags = {"y": {"channel": "y"}, "vqfr": {"correct_mean_var": True}}
     convention: ClassVar[dict[str, Any]] = {}
 
     def config(self) -> dict[str, Any]:
@@ -120,8 +148,18 @@ class _PixelMetric(PairedMetric):
         problem = size_mismatch(pred, ref)
         if problem:
             return failed(len(pred), problem)
-        preds, refs = prepare(quantize(pred), self.params), prepare(quantize(ref), self.params)
-        return Scores.ok([self.compare(p, r) for p, r in zip(preds, refs, strict=True)])
+        outputs, truths = quantize(pred), quantize(ref)
+        if self.params.correct_mean_var:
+            outputs = np.stack(
+                [correct_mean_var(o, t) for o, t in zip(outputs, truths, strict=True)]
+            )
+        preds, refs = prepare(outputs, self.params), prepare(truths, self.params)
+        values = [self.compare(p, r) for p, r in zip(preds, refs, strict=True)]
+        flat = (
+            "the output has a channel of zero deviation: the mean/variance correction divides by it"
+        )
+        errors = tuple(flat if np.isnan(v) else None for v in values)
+        return Scores(np.asarray(values, dtype=np.float64), errors)
 
     @abstractmethod
     def compare(self, pred: np.ndarray, ref: np.ndarray) -> float:

@@ -8,6 +8,13 @@ statistics file:
 - ``.npz`` with ``mu`` and ``sigma``, as pytorch-fid's ``--save-stats`` writes;
 - ``.pth`` with ``mean`` and ``cov``, as basicsr / GFPGAN / VQFR's ``inception_FFHQ_512.pth``.
 
+``weights:NAME`` names a statistics file of the weights manifest
+(``weights:inception_ffhq512_stats`` is ``inception_FFHQ_512.pth``), found where weights are; a
+missing one raises
+:class:`bench.weights.MissingWeightsError` (the metric is then unavailable, with the file to get).
+Every reference carries a ``fingerprint`` (the file's sha256, the folder's content hash), part of
+the cache key of the values computed against it.
+
 Example:
     >>> stats = load_stats_file("inception_FFHQ_512.pth")  # doctest: +SKIP
     >>> stats.mu.shape, stats.n
@@ -24,12 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from bench.files import atomic_write_bytes, hash_value, sha256_file
+from bench.files import atomic_write_bytes, cached_sha256, hash_value, sha256_file
 from bench.home import cache_dir
 from bench.images import list_images, read_image
 from bench.metrics.common import prefetched
 
 STATS_SUFFIXES = (".npz", ".pth", ".pt")
+WEIGHTS_PREFIX = "weights:"
 
 
 class ReferenceSetError(ValueError):
@@ -46,6 +54,7 @@ class ReferenceStats:
         n: Number of images, or ``None`` when a statistics file does not say.
         features: The ``n x D`` features (needed by KID), or ``None`` for a statistics file.
         source: Where the statistics come from (a path), for records and messages.
+        fingerprint: A hash of the content the statistics come from.
     """
 
     mu: np.ndarray
@@ -53,9 +62,12 @@ class ReferenceStats:
     n: int | None
     features: np.ndarray | None = None
     source: str = ""
+    fingerprint: str = ""
 
     @classmethod
-    def from_features(cls, features: np.ndarray, source: str = "") -> ReferenceStats:
+    def from_features(
+        cls, features: np.ndarray, source: str = "", fingerprint: str = ""
+    ) -> ReferenceStats:
         """Statistics of ``n x D`` features, computed in float64."""
         features = np.asarray(features, dtype=np.float64)
         if features.ndim != 2 or len(features) < 2:
@@ -63,9 +75,8 @@ class ReferenceStats:
                 f"{source or 'features'}: need at least 2 feature vectors (images), "
                 f"got shape {features.shape}"
             )
-        return cls(
-            features.mean(axis=0), np.cov(features, rowvar=False), len(features), features, source
-        )
+        mu, sigma = features.mean(axis=0), np.cov(features, rowvar=False)
+        return cls(mu, sigma, len(features), features, source, fingerprint)
 
 
 def load_stats_file(path: str | Path) -> ReferenceStats:
@@ -146,7 +157,7 @@ def _checked(path: Path, mean: Any, cov: Any) -> ReferenceStats:
         )
     if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
         raise ReferenceSetError(f"{path}: statistics contain NaN or Inf")
-    return ReferenceStats(mu, sigma, None, None, str(path))
+    return ReferenceStats(mu, sigma, None, None, str(path), cached_sha256(path))
 
 
 def folder_content_hash(folder: Path) -> tuple[str, list[Path]]:
@@ -163,8 +174,9 @@ def folder_features(
     extract: Callable[[Any], np.ndarray],
     identity: dict[str, Any],
     batch_size: int = 32,
-) -> np.ndarray:
-    """Features of every image below ``folder``, cached by content hash and ``identity``.
+) -> tuple[np.ndarray, str]:
+    """Features of every image below ``folder``, cached by content hash and ``identity``; and
+    the content hash.
 
     Args:
         folder: The reference folder.
@@ -179,12 +191,12 @@ def folder_features(
     path = cache_dir() / "features" / f"{hash_value({'content': content} | identity)}.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as cached:
-            return cached["features"]
+            return cached["features"], content
     features = np.concatenate([extract(batch) for batch in image_batches(images, batch_size)])
     buffer = io.BytesIO()
     np.savez(buffer, features=features)
     atomic_write_bytes(path, buffer.getvalue())
-    return features
+    return features, content
 
 
 def image_batches(paths: list[Path], batch_size: int) -> Iterator[Any]:
@@ -212,11 +224,20 @@ def _decoded_batches(paths: list[Path], batch_size: int) -> Iterator[Any]:
 def reference_from(
     source: str | Path, extract: Callable[[Any], np.ndarray], identity: dict[str, Any]
 ) -> ReferenceStats:
-    """A reference from a folder (features, cached) or a statistics file."""
+    """A reference from a folder (features, cached), a statistics file or ``weights:NAME``.
+
+    Raises:
+        bench.weights.MissingWeightsError: ``weights:NAME`` is not in the weights folder.
+        ReferenceSetError: the folder or file cannot be used (named in the message).
+    """
+    if str(source).startswith(WEIGHTS_PREFIX):
+        from bench.weights import locate
+
+        return load_stats_file(locate(str(source)[len(WEIGHTS_PREFIX) :]))
     path = Path(source).expanduser()
     if path.is_dir():
-        features = folder_features(path, extract, identity)
-        return ReferenceStats.from_features(features, str(path))
+        features, content = folder_features(path, extract, identity)
+        return ReferenceStats.from_features(features, str(path), content)
     if path.suffix in STATS_SUFFIXES:
         return load_stats_file(path)
     raise ReferenceSetError(

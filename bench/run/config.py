@@ -13,6 +13,11 @@ Example ``configs/robustness.yaml``::
     metrics: [psnr, ssim, {name: fid, params: {mode: legacy}}]
     output: runs/robustness
 
+``protocol: NAME`` puts a published protocol's metrics first (:mod:`bench.protocols`); a metric
+may appear twice under different ``label``s (FID against the GT and against FFHQ); a dataset's
+``reference`` (a folder or statistics file) is what its set metrics compare with, unless a metric
+sets its own ``reference``.
+
 Relative paths are relative to the working directory. Every plugin name and parameter is checked
 when the config is loaded, so a typo fails before any work starts, naming the file and the key.
 """
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.config import ConfigError, build, load_yaml
+from bench.protocols import expand, load_protocol, metric_entry
 from bench.registry import DATASETS, METRICS, RESTORERS, RegistryError
 
 SAFE_LABEL = re.compile(r"^[A-Za-z0-9_+\-.,=\[\]]+$")
@@ -34,11 +40,13 @@ SAFE_LABEL = re.compile(r"^[A-Za-z0-9_+\-.,=\[\]]+$")
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A dataset: its name in the run, its plugin kind and the plugin's parameters."""
+    """A dataset: its name in the run, its plugin kind, the plugin's parameters, and the reference
+    set (a folder or statistics file) its set metrics compare with instead of its ground truth."""
 
     name: str
     kind: str = "folder"
     params: dict[str, Any] = field(default_factory=dict)
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,10 +69,16 @@ class RestorerSpec:
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """A metric and its parameters."""
+    """A metric, its parameters and its column name (``label``, by default the name)."""
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
+
+    @property
+    def column(self) -> str:
+        """The name of its values in records and tables."""
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class RunConfig:
     datasets: tuple[DatasetSpec, ...]
     restorers: tuple[RestorerSpec, ...]
     metrics: tuple[MetricSpec, ...] = ()
+    protocol: str | None = None
     degradations: tuple[DegradationSpec, ...] = ()
     seed: int = 0
     seeds: tuple[int, ...] = ()
@@ -115,7 +130,9 @@ def load_run_config(path: str | Path, **overrides: Any) -> RunConfig:
     metrics = data.get("metrics") or []
     if not isinstance(metrics, list):
         raise ConfigError(f"{where}: 'metrics' must be a list, got {type(metrics).__name__}")
-    data["metrics"] = [_named(m, f"{where}: metrics[{i}]") for i, m in enumerate(metrics)]
+    data["metrics"] = [metric_entry(m, f"{where}: metrics[{i}]") for i, m in enumerate(metrics)]
+    if data.get("protocol") is not None:
+        data["metrics"] = expand(load_protocol(str(data["protocol"])), data["metrics"])
     config = build(RunConfig, data, where=where)
     check(config, where)
     return config
@@ -132,7 +149,8 @@ def _dataset(entry: Any, where: str) -> dict[str, Any]:
     if not isinstance(entry, Mapping) or "name" not in entry:
         raise ConfigError(f"{where}: a dataset is a mapping with at least 'name' and 'path'")
     entry = dict(entry)
-    return {"name": entry.pop("name"), "kind": entry.pop("kind", "folder"), "params": entry}
+    fixed = {"name": entry.pop("name"), "kind": entry.pop("kind", "folder")}
+    return fixed | {"reference": entry.pop("reference", None), "params": entry}
 
 
 def _named(entry: Any, where: str) -> Any:
@@ -152,7 +170,8 @@ def check(config: RunConfig, where: str) -> None:
         _plugin_params(DATASETS, spec.kind, spec.params, f"{where}: datasets[{i}]")
     for i, spec in enumerate(config.metrics):
         _plugin_params(METRICS, spec.name, spec.params, f"{where}: metrics[{i}]")
-    _unique([m.name for m in config.metrics], "metric", where)
+        _safe_label(spec.column, f"{where}: metrics[{i}].label")
+    _unique([m.column for m in config.metrics], "metric label", where)
     runs = restorer_runs(config, where)
     _unique([r.label for r in runs], "restorer label", where)
     for spec in config.degradations:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import bench
 from bench.config import to_dict
+from bench.protocols import load_protocol
 
 if TYPE_CHECKING:
     from bench.run.plan import Plan
@@ -108,15 +110,19 @@ def provenance() -> dict[str, Any]:
 def run_manifest(runner: Runner, plan: Plan, started: str) -> dict[str, Any]:
     """The whole ``manifest.json`` of a finished run (see docs/run-format.md)."""
     summary = runner.summary
+    protocol = runner.config.protocol
     return {
         "name": runner.config.name,
         "config": to_dict(runner.config),
+        "protocol": load_protocol(protocol).describe() if protocol else None,
         "seeds": list(runner.config.all_seeds()),
         "started": started,
         "finished": now(),
         **provenance(),
         "metrics": {
             m.name: {
+                "name": m.plugin,
+                "params": json.loads(m.params_json),
                 "kind": m.kind,
                 "reference": m.reference,
                 "version": m.version,

@@ -89,6 +89,7 @@ def set_row(cell: Any, run: Any, metric: str, entry: dict[str, Any]) -> dict[str
         "metric": metric,
         "value": float("nan") if entry.get("value") is None else entry["value"],
         "n": int(entry.get("n", 0)),
+        "reference": entry.get("reference", ""),
         "config": _json(entry.get("config", {})),
         "extra": _json(entry.get("extra", {})),
         "status": entry["status"],

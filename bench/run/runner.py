@@ -56,9 +56,13 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """A metric of the run, with what identifies its values."""
+    """A metric of the run, with what identifies its values.
+
+    ``name`` is its column (its label, by default the registered name ``plugin``).
+    """
 
     name: str
+    plugin: str
     kind: str
     reference: str
     higher_is_better: bool
@@ -67,14 +71,15 @@ class MetricInfo:
     params_json: str
 
     def identity(self) -> dict[str, Any]:
-        return {"metric": self.name, "version": self.version, "config": self.config}
+        return {"metric": self.plugin, "version": self.version, "config": self.config}
 
 
 def metric_info(spec: MetricSpec) -> MetricInfo:
     instance = METRICS.create(spec.name, **spec.params)
     cls = type(instance)
     return MetricInfo(
-        name=spec.name,
+        name=spec.column,
+        plugin=spec.name,
         kind=cls.kind,
         reference=getattr(cls, "reference", "gt"),
         higher_is_better=bool(cls.higher_is_better),
@@ -281,9 +286,11 @@ class Runner:
         self._count("restore", count)
         self._execute("restore", work.restore_unit, units, total=count, kind="out")
 
-    def _score_specs(self) -> list[tuple[str, str, str, str]]:
+    def _score_specs(self) -> list[tuple[str, str, str, str, str]]:
         return [
-            (m.name, m.params_json, m.kind, m.reference) for m in self.metrics if m.kind != "set"
+            (m.name, m.plugin, m.params_json, m.kind, m.reference)
+            for m in self.metrics
+            if m.kind != "set"
         ]
 
     def _pending_scores(self, run: Run, s: Sample) -> dict[str, str]:

@@ -1,8 +1,11 @@
 """Set-level metrics (FID, KID) in a run: features per image, then one value per cell.
 
 Features are cached per image (``cache/features/<metric>/<key>.npy``), so adding a restorer
-extracts features only for its outputs. The reference set of a cell is the metric's configured
-reference (a folder or a statistics file) if it has one, else the ground truth of the dataset.
+extracts features only for its outputs; the features do not depend on the reference, so two labels
+of one metric against different references share them. The reference set of a cell is, in order:
+the metric's own ``reference`` parameter, the dataset's ``reference``, else the dataset's ground
+truth. A reference that cannot be found (a statistics file missing from the weights folder) makes
+the metric unavailable for those cells, with the file to get.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bench.contracts import Unavailable
 from bench.files import hash_value
 from bench.registry import METRICS
 from bench.run import records, work
@@ -22,11 +26,14 @@ if TYPE_CHECKING:
 
 
 def feature_key(metric: MetricInfo, image_key: str) -> str:
-    return hash_value(metric.identity() | {"image": image_key})
+    """The cache key of one image's features: the extractor, not the reference, decides them."""
+    config = {key: value for key, value in metric.config.items() if key != "reference"}
+    identity = {"metric": metric.plugin, "version": metric.version, "config": config}
+    return hash_value(identity | {"image": image_key})
 
 
 def feature_path(runner: Runner, metric: MetricInfo, key: str) -> Path:
-    return runner.dir / "cache" / "features" / metric.name / f"{key}.npy"
+    return runner.dir / "cache" / "features" / metric.plugin / f"{key}.npy"
 
 
 def _groups(runner: Runner, plan: Plan) -> dict[tuple[Cell, str], list[tuple[Run, Sample]]]:
@@ -39,14 +46,16 @@ def _groups(runner: Runner, plan: Plan) -> dict[tuple[Cell, str], list[tuple[Run
 
 def compute_set_metric(runner: Runner, plan: Plan, metric: MetricInfo) -> None:
     """Extract the missing features, then compute the value of every cell not yet computed."""
-    instance = METRICS.create(metric.name, **_params(metric))
-    configured = _configured_reference(instance)
-    runner.set_references[metric.name] = configured
+    instance = METRICS.create(metric.plugin, **_params(metric))
+    references = {
+        spec.name: _reference(instance, spec.reference) for spec in runner.config.datasets
+    }
+    runner.set_references[metric.name] = references
     wanted: dict[str, str] = {}  # feature key -> image path
-    if configured is None:
-        for s in plan.samples:
-            if s.gt_key and (runner.journal.get(s.lq_key) or {}).get("status") == "ok":
-                wanted[feature_key(metric, s.gt_key)] = str(runner.gt(s))
+    for s in plan.samples:
+        gt_wanted = references[s.cell.dataset] is None and s.gt_key
+        if gt_wanted and (runner.journal.get(s.lq_key) or {}).get("status") == "ok":
+            wanted[feature_key(metric, s.gt_key)] = str(runner.gt(s))
     for run in plan.runs:
         for s in plan.samples:
             if runner._out_ok(run, s):
@@ -58,7 +67,7 @@ def compute_set_metric(runner: Runner, plan: Plan, metric: MetricInfo) -> None:
     ]
     size = runner.config.batch_size
     units = [
-        (metric.name, metric.params_json, runner.config.device, items[i : i + size])
+        (metric.plugin, metric.params_json, runner.config.device, items[i : i + size])
         for i in range(0, len(items), size)
     ]
     runner._count(f"features {metric.name}", len(items))
@@ -67,17 +76,39 @@ def compute_set_metric(runner: Runner, plan: Plan, metric: MetricInfo) -> None:
     )
     entries = []
     for (cell, label), members in _groups(runner, plan).items():
-        key = set_key(runner, metric, cell, label, members, configured)
+        reference = references[cell.dataset]
+        key = set_key(runner, metric, cell, label, members, reference)
         if runner._done(key):
             continue
-        entries.append(_value(runner, instance, metric, key, members, configured))
+        entries.append(_value(runner, instance, metric, key, members, reference))
     runner.journal.append(entries)
+    runner.summary.unavailable.update(e["error"] for e in entries if e["status"] == "unavailable")
 
 
-def _configured_reference(instance: Any) -> Any:
-    """The metric's own reference (statistics or features), or None to use the ground truth."""
+class ReferenceProblem:
+    """Why a configured reference cannot be used: ``status`` is ``unavailable`` or ``failed``."""
+
+    def __init__(self, status: str, error: str) -> None:
+        self.status = status
+        self.error = error
+        self.fingerprint = f"{status}: {error}"
+
+
+def _reference(instance: Any, dataset_reference: str | None) -> Any:
+    """The cells' reference (statistics, or a :class:`ReferenceProblem`), or None for the GT.
+
+    The metric's own ``reference`` parameter comes first, then the dataset's.
+    """
+    own = getattr(instance.params, "reference", None)
+    if own is None and dataset_reference is not None and hasattr(instance.params, "reference"):
+        instance = instance.replace(reference=dataset_reference)
     getter = getattr(instance, "configured_reference", None)
-    return getter() if getter is not None else None
+    try:
+        return getter() if getter is not None else None
+    except Unavailable as exc:
+        return ReferenceProblem("unavailable", str(exc))
+    except (OSError, ValueError) as exc:  # a reference folder or file that cannot be used
+        return ReferenceProblem("failed", str(exc))
 
 
 def _params(metric: MetricInfo) -> dict[str, Any]:
@@ -115,18 +146,28 @@ def set_key(
     cell: Cell,
     label: str,
     members: list[tuple[Run, Sample]],
-    configured: Any,
+    reference: Any,
 ) -> str:
-    reference = "configured" if configured is not None else _reference_keys(runner, metric, members)
+    if reference is None:
+        identity: Any = _reference_keys(runner, metric, members)
+    else:
+        identity = {"source": reference_source(reference), "content": reference.fingerprint}
     return hash_value(
         metric.identity()
         | {
             "cell": cell.parts(),
             "restorer": label,
             "features": _feature_keys(runner, metric, members),
-            "reference": reference,
+            "reference": identity,
         }
     )
+
+
+def reference_source(reference: Any) -> str:
+    """What a cell's reference is, for records: a path, or the ground truth."""
+    if reference is None:
+        return "ground truth"
+    return getattr(reference, "source", "") or str(getattr(reference, "error", ""))
 
 
 def _value(
@@ -135,14 +176,15 @@ def _value(
     metric: MetricInfo,
     key: str,
     members: list[tuple[Run, Sample]],
-    configured: Any,
+    reference: Any,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"k": key, "kind": "set", "config": metric.config}
+    if isinstance(reference, ReferenceProblem):
+        return entry | {"status": reference.status, "value": None, "n": 0, "error": reference.error}
     unavailable = _unavailable(runner, metric, members)
     if unavailable:
         return entry | {"status": "unavailable", "value": None, "n": 0, "error": unavailable}
     features = _load(runner, metric, _feature_keys(runner, metric, members))
-    reference = configured
     if reference is None:
         reference = _load(runner, metric, _reference_keys(runner, metric, members))
         if len(reference) == 0:
@@ -150,9 +192,9 @@ def _value(
                 "status": "failed",
                 "value": None,
                 "n": len(features),
-                "error": "no reference set: this dataset has no ground truth; give "
-                f"the metric a reference (metrics: {{name: {metric.name}, "
-                "params: {reference: PATH}}})",
+                "error": "no reference set: this dataset has no ground truth; give the dataset "
+                f"or the metric a reference (datasets: [{{name: ..., reference: PATH}}] or "
+                f"metrics: [{{name: {metric.plugin}, params: {{reference: PATH}}}}])",
             }
     try:
         result = instance.value(features, reference)
@@ -195,10 +237,12 @@ def set_rows(runner: Runner, plan: Plan) -> list[dict[str, Any]]:
     for metric in runner.metrics:
         if metric.kind != "set":
             continue
-        configured = runner.set_references.get(metric.name)
+        references = runner.set_references.get(metric.name, {})
         for (cell, label), members in _groups(runner, plan).items():
-            entry = runner.journal.get(set_key(runner, metric, cell, label, members, configured))
+            reference = references.get(cell.dataset)
+            entry = runner.journal.get(set_key(runner, metric, cell, label, members, reference))
             if entry is None:
                 entry = {"status": "missing", "error": "not computed"}
+            entry = entry | {"reference": reference_source(reference)}
             rows.append(records.set_row(cell, members[0][0], metric.name, entry))
     return rows

@@ -132,7 +132,7 @@ def restore_unit(
     name: str,
     params_json: str,
     device: str,
-    metrics: list[tuple[str, str, str, str]],
+    metrics: list[tuple[str, str, str, str, str]],
     items: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Restore a batch of LQ images, then score the outputs in memory (see :func:`score_unit`).
@@ -235,13 +235,13 @@ def _restored(item: dict[str, Any], status: str, error: str | None, seconds: flo
 
 
 def score_unit(
-    metrics: list[tuple[str, str, str, str]], device: str, items: list[dict[str, Any]]
+    metrics: list[tuple[str, str, str, str, str]], device: str, items: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Score a batch of stored outputs with every per-image metric they still need.
 
-    ``metrics`` holds ``(name, params_json, kind, reference)``; item keys: ``keys``
-    (``{metric: cache key}`` of the values still needed), ``out_path``, ``gt_path`` (or None)
-    and ``input_path``.
+    ``metrics`` holds ``(column, plugin name, params_json, kind, reference)``; item keys:
+    ``keys`` (``{column: cache key}`` of the values still needed), ``out_path``, ``gt_path`` (or
+    None) and ``input_path``.
     """
     try:
         images = [read_png(item["out_path"]) for item in items]
@@ -253,7 +253,7 @@ def score_unit(
 
 
 def score_images(
-    metrics: list[tuple[str, str, str, str]],
+    metrics: list[tuple[str, str, str, str, str]],
     device: str,
     items: list[dict[str, Any]],
     images: list[np.ndarray],
@@ -261,8 +261,8 @@ def score_images(
     """Score outputs already in memory; each reference image is decoded once for all metrics."""
     references: dict[str, list[np.ndarray | None]] = {}
     entries = []
-    for name, params_json, kind, reference in metrics:
-        chosen = [i for i, item in enumerate(items) if name in item["keys"]]
+    for column, name, params_json, kind, reference in metrics:
+        chosen = [i for i, item in enumerate(items) if column in item["keys"]]
         if not chosen:
             continue
         refs = None
@@ -275,7 +275,7 @@ def score_images(
             name,
             params_json,
             device,
-            [items[i]["keys"][name] for i in chosen],
+            [items[i]["keys"][column] for i in chosen],
             [images[i] for i in chosen],
             refs,
         )

@@ -173,13 +173,33 @@ def test_folder_features_are_cached_by_content_and_identity(isolated_home, tmp_p
         calls.append(len(images))
         return images.mean(dim=(2, 3)).double().numpy()
 
-    first = folder_features(folder, extract, {"mode": "legacy"})
-    again = folder_features(folder, extract, {"mode": "legacy"})
-    assert calls == [3] and np.array_equal(first, again)
+    first, content = folder_features(folder, extract, {"mode": "legacy"})
+    again, same_content = folder_features(folder, extract, {"mode": "legacy"})
+    assert calls == [3] and np.array_equal(first, again) and content == same_content
     cached = list((isolated_home / "cache" / "features").glob("*.npz"))
     assert len(cached) == 1
     folder_features(folder, extract, {"mode": "clean"})
     assert calls == [3, 3]
     write_png(folder / "1.png", pattern(40, shift=99))  # same names, new content
-    folder_features(folder, extract, {"mode": "legacy"})
-    assert calls == [3, 3, 3]
+    _, new_content = folder_features(folder, extract, {"mode": "legacy"})
+    assert calls == [3, 3, 3] and new_content != content
+
+
+def test_reference_from_the_weights_folder(isolated_home, tmp_path):
+    import torch
+
+    from bench.metrics.reference import reference_from
+    from bench.weights import MissingWeightsError
+
+    source = "weights:inception_ffhq512_stats"
+    with pytest.raises(MissingWeightsError, match=r"inception_FFHQ_512\.pth"):
+        reference_from(source, lambda images: None, {})
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(20, 4))
+    stats = {"mean": features.mean(0), "cov": np.cov(features, rowvar=False)}  # basicsr's layout
+    path = isolated_home / "weights" / "inception_FFHQ_512.pth"
+    path.parent.mkdir(parents=True)
+    torch.save(stats, path)
+    loaded = reference_from(source, lambda images: None, {})
+    np.testing.assert_allclose(loaded.mu, stats["mean"])
+    assert loaded.source == str(path) and len(loaded.fingerprint) == 64

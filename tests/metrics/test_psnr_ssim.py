@@ -96,3 +96,51 @@ def test_tags_and_config_record_the_conventions():
     assert config["window"] == 11 and config["sigma"] == 1.5 and config["quantize"] == "uint8"
     with pytest.raises(Exception, match="crop_border"):
         Psnr(crop_border=-1)
+
+
+def vqfr_script_values(basicsr, out_path, gt_path) -> tuple[float, float]:
+    """The steps of VQFR's ``metric_paper/calculate_psnr_ssim.py`` on two files, as it runs them."""
+    import cv2
+
+    img_gt = cv2.imread(str(gt_path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
+    img_restored = cv2.imread(str(out_path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
+    mean_l = [np.mean(img_gt[:, :, j]) for j in range(3)]
+    std_l = [np.std(img_gt[:, :, j]) for j in range(3)]
+    for j in range(3):  # the script's "correct twice", written out
+        for _ in range(2):
+            mean = np.mean(img_restored[:, :, j])
+            img_restored[:, :, j] = img_restored[:, :, j] - mean + mean_l[j]
+            std = np.std(img_restored[:, :, j])
+            img_restored[:, :, j] = img_restored[:, :, j] / std * std_l[j]
+    psnr = basicsr.psnr_ssim.calculate_psnr(img_gt * 255, img_restored * 255, crop_border=0)
+    ssim = basicsr.psnr_ssim.calculate_ssim(img_gt * 255, img_restored * 255, crop_border=0)
+    return psnr, ssim
+
+
+def test_vqfr_tag_equals_vqfr_script_with_its_mean_variance_correction(basicsr, tmp_path, rng):
+    import cv2
+
+    from bench.registry import METRICS
+
+    clean = pattern(96)
+    darker = np.clip(clean.astype(int) * 0.8 + rng.integers(-20, 21, clean.shape), 0, 255)
+    outputs = [darker.astype(np.uint8), rng.integers(0, 256, clean.shape, dtype=np.uint8)]
+    expected = []
+    for index, output in enumerate(outputs):
+        out_path, gt_path = tmp_path / f"out{index}.png", tmp_path / f"gt{index}.png"
+        cv2.imwrite(str(out_path), output[..., ::-1])
+        cv2.imwrite(str(gt_path), clean[..., ::-1])
+        expected.append(vqfr_script_values(basicsr, out_path, gt_path))
+    psnr = METRICS.create("psnr.vqfr").score(batch(*outputs), batch(clean, clean))
+    ssim = METRICS.create("ssim.vqfr").score(batch(*outputs), batch(clean, clean))
+    np.testing.assert_allclose(psnr.values, [e[0] for e in expected], rtol=1e-9)
+    np.testing.assert_allclose(ssim.values, [e[1] for e in expected], rtol=1e-7)
+    plain = Psnr().score(batch(outputs[0]), batch(clean)).values[0]
+    assert psnr.values[0] > plain + 1  # the correction removes the brightness change
+    assert METRICS.create("psnr.vqfr").config()["correct_mean_var"] is True
+
+
+def test_vqfr_correction_of_a_flat_output_is_a_failure_with_its_reason():
+    flat = np.full((32, 32, 3), 128, np.uint8)
+    scores = Psnr(correct_mean_var=True).score(batch(flat), batch(pattern(32)))
+    assert math.isnan(scores.values[0]) and "zero deviation" in scores.errors[0]

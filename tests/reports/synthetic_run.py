@@ -151,6 +151,7 @@ def _sets(records: pd.DataFrame, rng: np.random.Generator) -> list[dict]:
                     "metric": metric,
                     "value": float("nan") if failed else float(value),
                     "n": n,
+                    "reference": "ffhq<&>",
                     "config": json.dumps(config),
                     "extra": json.dumps({"std": 0.001} if metric == "kid" else {}),
                     "status": "failed" if failed else "ok",

@@ -139,6 +139,25 @@ class MeanGap(SetMetric):
         return SetValue(float(gap), len(features))
 
 
+class MeanGapToReference(MeanGap):
+    """MeanGap whose reference can be a folder of images (as FID's ``reference``)."""
+
+    @dataclass(frozen=True)
+    class Params:
+        reference: str | None = None
+
+    def configured_reference(self):
+        from bench.metrics.reference import reference_from
+
+        if self.params.reference is None:
+            return None
+        return reference_from(self.params.reference, self.features, {"metric": "gap"})
+
+    def value(self, features, reference):
+        mean = reference.mu if hasattr(reference, "mu") else np.asarray(reference).mean(axis=0)
+        return SetValue(float(np.abs(features.mean(axis=0) - mean).sum()), len(features))
+
+
 PLUGINS = {
     RESTORERS: {
         "test_darken": Darken,
@@ -153,6 +172,7 @@ PLUGINS = {
         "test_brightness": Brightness,
         "test_needs_weights": NeedsWeights,
         "test_meangap": MeanGap,
+        "test_gap": MeanGapToReference,
     },
 }
 

@@ -1,0 +1,46 @@
+"""``dr2bench protocols [NAME] [--json]``: the published evaluation protocols dr2bench reproduces.
+
+Without a name, one line per preset (its name and whose tables it reproduces); with a name, the
+whole preset: the scripts or paper it follows, its metrics with their parameters, the table layout
+and the notes a user needs before comparing with published numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="show one preset in full")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.protocols import load_protocol, protocol_names
+
+    names = [args.name] if args.name else protocol_names()
+    presets = [load_protocol(name) for name in names]
+    if args.json:
+        print(json.dumps([p.describe() | {"notes": p.notes} for p in presets], indent=2))
+        return 0
+    if not args.name:
+        width = max(len(p.name) for p in presets)
+        for preset in presets:
+            print(f"{preset.name:<{width}}  {preset.title}")
+        print("\n`dr2bench protocols NAME` shows one in full; `protocol: NAME` in a run config or")
+        print("`dr2bench score --protocol NAME` uses it.")
+        return 0
+    preset = presets[0]
+    print(f"{preset.name}: {preset.title}\n")
+    print(textwrap.fill(f"Follows: {preset.follows}", 100, subsequent_indent="  "))
+    print("\nMetrics:")
+    for entry in preset.metrics:
+        params = entry.get("params")
+        print(f"  {entry['name']}" + (f"  {json.dumps(params)}" if params else ""))
+    for kind, columns in preset.table.items():
+        titles = [f"{preset.titles.get(c, c)} ({c})" for c in columns]
+        print(f"\nPaper table, {kind} sets: {', '.join(titles)}")
+    print("\n" + textwrap.fill(f"Notes: {preset.notes}", 100, subsequent_indent="  "))
+    return 0
