@@ -63,11 +63,14 @@ class MetricInfo:
         name: Column name in ``records.parquet`` or value of ``metric`` in ``sets.parquet``.
         kind: ``paired``, ``no_reference`` or ``set``.
         higher_is_better: Direction of the metric.
+        leaves_out_below: The published mean leaves out values under this (VQFR's Deg. leaves
+            out pairs under 1 degree: its config's ``mean_leaves_out_below``), or ``None``.
     """
 
     name: str
     kind: str
     higher_is_better: bool
+    leaves_out_below: float | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,10 @@ def _metric_info(name: str, entry: Any, folder: Path) -> MetricInfo:
         raise ReportError(
             f"{folder / 'manifest.json'}: metrics.{name} needs a boolean 'higher_is_better'"
         )
+    below = (entry.get("config") or {}).get("mean_leaves_out_below")
     return MetricInfo(
-        name=name, kind=str(entry.get("kind", "")), higher_is_better=bool(entry["higher_is_better"])
+        name=name,
+        kind=str(entry.get("kind", "")),
+        higher_is_better=bool(entry["higher_is_better"]),
+        leaves_out_below=None if below is None else float(below),
     )

@@ -4,11 +4,17 @@ A cell is a ``(dataset, chain, severity)``. For a per-image metric the values ar
 of ``records.parquet`` in the cell (one per image and seed; NaN values dropped), and the interval
 is a percentile bootstrap over those rows. For a set metric the value is the mean over seeds of
 the ``ok`` rows of ``sets.parquet``; it has no interval.
+
+A metric whose published mean leaves some values out (VQFR's Deg. leaves out pairs under 1 degree:
+``MetricInfo.leaves_out_below``) is summarised the published way; ``left_out`` counts the values
+left out and ``mean_all`` is the mean over all of them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from reports.run import CELL, Run
 from reports.stats import CONFIDENCE, RESAMPLES, SEED, bootstrap_ci
@@ -27,6 +33,8 @@ SUMMARY_COLUMNS = (
     "mean",
     "ci_low",
     "ci_high",
+    "left_out",
+    "mean_all",
 )
 GROUP = ("dataset", "dataset_kind", "chain", "severity", "restorer")
 
@@ -68,12 +76,11 @@ def _image_rows(run: Run, resamples: int, confidence: float, seed: int) -> list[
     for values, group in run.ok_records().groupby(list(GROUP), sort=True):
         cell = dict(zip(GROUP, values, strict=True))
         for metric in run.image_metrics:
-            interval = bootstrap_ci(
-                group[metric].to_numpy(dtype=float),
-                resamples=resamples,
-                confidence=confidence,
-                seed=seed,
-            )
+            values = group[metric].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            below = run.metrics[metric].leaves_out_below
+            kept = values if below is None else values[values >= below]
+            interval = bootstrap_ci(kept, resamples=resamples, confidence=confidence, seed=seed)
             if interval.n:
                 rows.append(
                     {
@@ -83,6 +90,8 @@ def _image_rows(run: Run, resamples: int, confidence: float, seed: int) -> list[
                         "mean": interval.mean,
                         "ci_low": interval.low,
                         "ci_high": interval.high,
+                        "left_out": len(values) - len(kept),
+                        "mean_all": float(values.mean()),
                     }
                 )
     return rows
@@ -100,6 +109,8 @@ def _set_rows(run: Run) -> list[dict]:
             "mean": float(row["mean"]),
             "ci_low": float("nan"),
             "ci_high": float("nan"),
+            "left_out": 0,
+            "mean_all": float(row["mean"]),
         }
         for key, row in means.iterrows()
     ]

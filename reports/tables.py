@@ -204,6 +204,7 @@ def build_table(
     }
     restorers = [label for label in run.restorers if label in set(summary["restorer"])]
     cells: list[list[Entry | None]] = []
+    notes = [note]
     for column in columns:
         found = [lookup.get((column.group, label, column.metric)) for label in restorers]
         means = [row.mean if row is not None else None for row in found]
@@ -212,8 +213,16 @@ def build_table(
             for row in found
         ]
         cells.append(entries(means, halves, column.higher_is_better))
+        below = run.metrics[column.metric].leaves_out_below
+        if below is not None and f"{column.label}:" not in " ".join(notes):
+            left_out = sum(int(row.left_out) for row in found if row is not None)
+            notes.append(
+                f"{column.label}: mean over values of at least {below:g}, as published "
+                f"({left_out} under {below:g} left out; the mean over all is mean_all in "
+                "csv/summary.csv)"
+            )
     rows = tuple((label, tuple(column[i] for column in cells)) for i, label in enumerate(restorers))
-    return Table(key=key, title=title, columns=tuple(columns), rows=rows, note=note)
+    return Table(key=key, title=title, columns=tuple(columns), rows=rows, note="; ".join(notes))
 
 
 def cell_tables(summary: pd.DataFrame, run: Run) -> list[Table]:

@@ -14,7 +14,9 @@ Prints a summary table and, with ``--json FILE``, writes the report and a per-im
      "unmatched": {"pred_without_gt": [..], "gt_without_pred": [..]}, "folders": {..}}
 
 ``std`` is the sample standard deviation (``ddof=1``); failed images (NaN, with the reason in
-``errors``) are left out of ``mean`` and counted in ``failed``.
+``errors``) are left out of ``mean`` and counted in ``failed``. A metric whose published mean
+leaves values out (VQFR's Deg.: pairs under 1 degree; its config's ``mean_leaves_out_below``)
+reports that mean, ``left_out`` (how many were left out) and ``mean_all`` (the mean over all).
 """
 
 from __future__ import annotations
@@ -78,12 +80,17 @@ def metric_summary(run: Any) -> dict[str, Any]:
     if metric.kind == "set":
         return entry | dict(run.set_result or {})
     values = [v for v in run.values.values() if not math.isnan(v)]
-    return entry | {
-        "mean": _mean(values),
-        "std": _std(values),
-        "n": len(values),
+    below = entry["config"].get("mean_leaves_out_below")
+    kept = values if below is None else [v for v in values if v >= below]
+    result = entry | {
+        "mean": _mean(kept),
+        "std": _std(kept),
+        "n": len(kept),
         "failed": len(run.errors),
     }
+    if below is not None:
+        result |= {"left_out": len(values) - len(kept), "mean_all": _mean(values)}
+    return result
 
 
 def _mean(values: list[float]) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy.stats import wilcoxon
@@ -87,3 +89,33 @@ def test_holm_leaves_nan_out_of_the_family_and_caps_at_one():
     np.testing.assert_allclose(holm(np.array([np.nan, 0.02, 0.5])), [np.nan, 0.04, 0.5])
     np.testing.assert_allclose(holm(np.array([0.6, 0.7])), [1.0, 1.0])
     assert holm(np.array([])).size == 0
+
+
+def test_a_published_mean_that_leaves_values_out(run):
+    """VQFR's Deg.: the mean over pairs of at least 1 degree; the others counted, not hidden."""
+    import dataclasses
+
+    from reports.summary import summarize
+    from reports.tables import cell_tables
+
+    records = run.records.copy()
+    first = records.index[(records["restorer"] == "identity") & (records["status"] == "ok")][:3]
+    records.loc[first, "deg.vqfr"] = 0.5
+    manifest = json.loads(json.dumps(run.manifest))
+    manifest["metrics"]["deg.vqfr"]["config"] = {"mean_leaves_out_below": 1.0}
+    changed = dataclasses.replace(run, records=records, manifest=manifest)
+    summary = summarize(changed, resamples=20)
+    rows = summary[(summary["metric"] == "deg.vqfr") & (summary["restorer"] == "identity")]
+    assert rows["left_out"].sum() == 3
+    for row in rows.itertuples():
+        group = records[
+            (records["dataset"] == row.dataset)
+            & (records["chain"] == row.chain)
+            & (records["severity"] == row.severity)
+            & (records["restorer"] == "identity")
+            & (records["status"] == "ok")
+        ]["deg.vqfr"].dropna()
+        assert row.mean == pytest.approx(group[group >= 1].mean())
+        assert row.mean_all == pytest.approx(group.mean())
+    notes = " ".join(table.note for table in cell_tables(summary, changed))
+    assert "Deg.: mean over values of at least 1, as published" in notes
