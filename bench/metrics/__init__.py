@@ -7,6 +7,7 @@ psnr      paired         8-bit images, float64, RGB (tag ``y``: BT.601 luma), cr
 ssim      paired         11x11 Gaussian window, sigma 1.5, per channel, valid region
 lpips     paired         ``lpips`` package v0.1, AlexNet (tag ``vgg``), inputs scaled to [-1, 1]
 st_lpips  paired         shift-tolerant LPIPS (``stlpips-pytorch``), a different metric
+dists     paired         DISTS, VGG-16 + the published alpha / beta, images at full size
 fid, kid  set            Inception pool3 (TF port), ``legacy`` bilinear or ``clean`` PIL bicubic
 ids, deg  paired         face-embedding cosine similarity / angle in degrees, output vs GT
 ids_input paired         the same cosine, output vs the LQ input (unpaired real sets)

