@@ -8,8 +8,9 @@ degrees, ``arccos(cosine)``.
 
 Each backend gives a different number, so a name always says its backend (the bare names are
 refused): ``ids.dlib``, ``ids.sface``, ``ids.arcface``, ``deg.dlib``, ... (see
-:mod:`bench.metrics.faces`). None of these is VQFR's "Deg.", which embeds the whole grey image
-without detection; the backend is recorded in ``config()``.
+:mod:`bench.metrics.faces`); the backend is recorded in ``config()``. None of these is VQFR's
+"Deg.", which embeds the whole grey image without detection: that is the ``vqfr`` backend
+(``deg.vqfr``, ``ids.vqfr``, ``ids_input.vqfr``; see :mod:`bench.metrics.identity_vqfr`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from bench.config import ConfigError
 from bench.contracts import PairedMetric, Scores
+from bench.metrics import identity_vqfr
 from bench.metrics.common import cached_network, merge, quantize
 from bench.metrics.faces import FaceBackend, make_backend
 
@@ -52,28 +55,42 @@ BACKENDS = {
 @dataclass(frozen=True)
 class IdentityParams:
     """Attributes:
-    backend: ``dlib`` (offline default), ``sface`` or ``arcface`` (needs ``w600k_r50.onnx``).
+    backend: ``dlib`` (offline default), ``sface``, ``arcface`` (needs ``w600k_r50.onnx``) or
+        ``vqfr`` (VQFR's script; needs ``resnet18_110.pth`` or ``arcface_resnet18.pth``).
     arcface_weights: An explicit path of ``w600k_r50.onnx`` (else the weights folder is searched).
+    weights: For ``vqfr``: an explicit path of the ArcFace ResNet-18 file (else the weights
+        folder is searched for either name).
     """
 
-    backend: Literal["dlib", "sface", "arcface"] = "dlib"
+    backend: Literal["dlib", "sface", "arcface", "vqfr"] = "dlib"
     arcface_weights: Path | None = None
+    weights: Path | None = None
 
 
 class _IdentityMetric(PairedMetric):
     Params = IdentityParams
-    tags = {name: {"backend": name} for name in BACKENDS}
+    tags = {name: {"backend": name} for name in (*BACKENDS, "vqfr")}
     tag_required = True
     units = "cosine"
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.backend: FaceBackend | None = None
+        if self.params.weights is not None and self.params.backend != "vqfr":
+            raise ConfigError(
+                f"{type(self).__name__}: parameter 'weights' is for backend vqfr, not "
+                f"{self.params.backend} (backend arcface takes 'arcface_weights')"
+            )
+        self.backend: FaceBackend | identity_vqfr.VqfrIdentity | None = None
         self.device = "cpu"
 
     def config(self) -> dict[str, Any]:
+        params = super().config()
+        if self.params.backend == "vqfr":
+            del params["arcface_weights"]
+            return params | identity_vqfr.config(self.params.weights) | {"units": self.units}
+        del params["weights"]  # the other backends record what they did before it existed
         return (
-            super().config()
+            params
             | BACKENDS[self.params.backend]
             | {
                 "units": self.units,
@@ -85,6 +102,12 @@ class _IdentityMetric(PairedMetric):
     def load(self, device: str = "cpu") -> None:
         p = self.params
         self.device = device
+        if p.backend == "vqfr":
+            path = identity_vqfr.locate_weights(p.weights)
+            self.backend = cached_network(
+                ("arcface18", str(path), device), lambda: identity_vqfr.VqfrIdentity(path, device)
+            )
+            return
         self.backend = cached_network(
             ("faces", p.backend, str(p.arcface_weights), device),
             lambda: make_backend(p.backend, device, p.arcface_weights),
@@ -94,6 +117,8 @@ class _IdentityMetric(PairedMetric):
         if self.backend is None:
             self.load(self.device)
         backend = self.backend
+        if isinstance(backend, identity_vqfr.VqfrIdentity):
+            return Scores.ok([self.transform(c) for c in backend.cosines(pred, ref)])
         values, errors = [], []
         for output, reference in zip(quantize(pred), quantize(ref), strict=True):
             value, error = self._pair(backend, output, reference)
@@ -146,6 +171,10 @@ class Deg(_IdentityMetric):
     description = "Identity angle in degrees, arccos of the embedding cosine, per backend"
     higher_is_better = False
     units = "degrees"
+
+    def config(self) -> dict[str, Any]:
+        summary = {"summary": identity_vqfr.SUMMARY_RULE} if self.params.backend == "vqfr" else {}
+        return super().config() | summary
 
     def transform(self, cosine: float) -> float:
         return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
