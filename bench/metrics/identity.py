@@ -173,7 +173,7 @@ class Deg(_IdentityMetric):
     units = "degrees"
 
     def config(self) -> dict[str, Any]:
-        summary = {"summary": identity_vqfr.SUMMARY_RULE} if self.params.backend == "vqfr" else {}
+        summary = identity_vqfr.SUMMARY if self.params.backend == "vqfr" else {}
         return super().config() | summary
 
     def transform(self, cosine: float) -> float:

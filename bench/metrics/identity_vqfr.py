@@ -24,7 +24,8 @@ gAMA or sRGB chunk is converted by libpng through linear light instead, up to 68
 ours carry no such chunk, nor do the CelebA-HQ files of the test data.)
 
 VQFR prints the mean over pairs of at least 1 degree and counts the others as "almost
-identical". Every per-image angle is recorded here; :func:`vqfr_mean` builds the printed summary.
+identical". Every per-image angle is recorded here; the ``deg.vqfr`` config's
+``mean_leaves_out_below`` tells the score command and the reports to summarise it that way.
 Tests: ``tests/metrics/test_identity_vqfr.py`` (every 24-bit colour against ``cv2.imdecode``;
 angles against GFPGAN's network run the script's way: to 1e-5 degree with the cosine in float64,
 and within the float32 rounding bound of the script's own division).
@@ -32,9 +33,9 @@ and within the float32 rounding bound of the script's own division).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -65,10 +66,8 @@ CONFIG: dict[str, Any] = {
 }
 # manifest entries, in the order they are looked for: VQFR's own file first, then GFPGAN's copy
 WEIGHTS = ("arcface_resnet18_vqfr", "arcface_resnet18_gfpgan")
-SUMMARY_RULE = (
-    "VQFR's printed mean leaves out pairs under 1 degree (counted as 'almost identical'); "
-    "every per-image angle is recorded (see bench.metrics.identity_vqfr.vqfr_mean)"
-)
+# the printed mean leaves out pairs under 1 degree (the score command and reports honour it)
+SUMMARY: dict[str, Any] = {"mean_leaves_out_below": IDENTICAL_BELOW_DEGREES}
 
 
 def locate_weights(explicit: str | Path | None = None) -> Path:
@@ -109,40 +108,6 @@ def config(explicit: str | Path | None = None) -> dict[str, Any]:
     except MissingWeightsError:
         return CONFIG | {"weights_file": None, "weights_sha256": None}
     return CONFIG | {"weights_file": path.name, "weights_sha256": cached_sha256(path)}
-
-
-class VqfrMean(NamedTuple):
-    """VQFR's summary of per-image angles.
-
-    Attributes:
-        mean_without_under_1: The mean the script prints: pairs under 1 degree left out (NaN
-            when none is left).
-        mean_all: The mean of every valid angle.
-        count_under_1: How many pairs are under 1 degree (the script's "identical count").
-    """
-
-    mean_without_under_1: float
-    mean_all: float
-    count_under_1: int
-
-
-def vqfr_mean(values: Iterable[float]) -> VqfrMean:
-    """VQFR's printed mean of ``deg.vqfr`` values, the plain mean and the "identical" count.
-
-    NaN values (failed images, recorded with their reason elsewhere) are left out of all three.
-
-    Example:
-        >>> vqfr_mean([0.5, 20.0, 30.0])
-        VqfrMean(mean_without_under_1=25.0, mean_all=16.833333333333332, count_under_1=1)
-    """
-    array = np.asarray(list(values), dtype=np.float64).reshape(-1)
-    array = array[~np.isnan(array)]
-    kept = array[array >= IDENTICAL_BELOW_DEGREES]
-    return VqfrMean(
-        mean_without_under_1=float(kept.mean()) if kept.size else float("nan"),
-        mean_all=float(array.mean()) if array.size else float("nan"),
-        count_under_1=int(array.size - kept.size),
-    )
 
 
 def png_grey(image: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import torch
 
 from bench.config import ConfigError
 from bench.images import list_images, write_png
-from bench.metrics.identity_vqfr import png_grey, vqfr_mean
+from bench.metrics.identity_vqfr import png_grey
 from bench.registry import METRICS
 from bench.weights import MissingWeightsError, UnsafeCheckpointError
 from tests.metrics.conftest import batch
@@ -316,18 +316,24 @@ def test_config_records_the_protocol(weights):
     assert deg["weights_file"] == "resnet18_110.pth"
     assert deg["weights_sha256"] == sha256_file(weights["vqfr"])
     assert deg["units"] == "degrees" and ids["units"] == "cosine"
-    assert "under 1 degree" in deg["summary"] and "summary" not in ids
+    assert deg["mean_leaves_out_below"] == 1.0 and "mean_leaves_out_below" not in ids
     assert "weights" not in METRICS.create("ids.dlib").config()  # the others are unchanged
 
 
-def test_vqfr_mean_leaves_out_pairs_under_one_degree():
-    summary = vqfr_mean([0.2, 0.999, 1.0, 20.0, float("nan"), 30.0])
-    assert summary.count_under_1 == 2
-    assert summary.mean_without_under_1 == pytest.approx(17.0)
-    assert summary.mean_all == pytest.approx((0.2 + 0.999 + 1.0 + 20.0 + 30.0) / 5)
-    mean, mean_all, count = vqfr_mean([0.5])
-    assert math.isnan(mean) and mean_all == 0.5 and count == 1
-    assert all(math.isnan(v) for v in vqfr_mean([])[:2])
+def test_the_printed_mean_leaves_out_pairs_under_one_degree():
+    from types import SimpleNamespace
+
+    from bench.commands.score import metric_summary
+
+    metric = METRICS.create("deg.vqfr")
+    assert metric.config()["mean_leaves_out_below"] == 1.0
+    angles = {"a": 0.2, "b": 0.999, "c": 1.0, "d": 20.0, "e": math.nan, "f": 30.0}
+    run = SimpleNamespace(metric=metric, unavailable=None, values=angles, errors={"e": "no value"})
+    summary = metric_summary(run)
+    assert summary["left_out"] == 2 and summary["n"] == 3 and summary["failed"] == 1
+    assert summary["mean"] == pytest.approx(17.0)
+    assert summary["mean_all"] == pytest.approx((0.2 + 0.999 + 1.0 + 20.0 + 30.0) / 5)
+    assert "mean_leaves_out_below" not in METRICS.create("deg.sface").config()
 
 
 @pytest.mark.parametrize(
