@@ -1,19 +1,32 @@
-"""Landmark distance (``lmd.dlib``): how far the output's landmarks are from the ground truth's.
+"""Landmark distance, one number per backend: ``lmd.dlib`` and ``lmd.fan`` (VQFR's LMD).
 
-dlib's 68-point shape predictor runs on both images inside the face box that dlib's HOG detector
-finds on the ground truth (the same box for both, so a badly restored face is still measured). The
-value is the mean Euclidean distance over the 68 points, in pixels of a face scaled to 512 pixels
-wide (``distance * 512 / width``). No face on the ground truth gives NaN with the reason. This is
-not VQFR's LMD (98 FAN landmarks on the whole image); the name says the backend.
+``lmd.dlib``: dlib's 68-point shape predictor runs on both images inside the face box that dlib's
+HOG detector finds on the ground truth (the same box for both, so a badly restored face is still
+measured). The value is the mean Euclidean distance over the 68 points, in pixels of a face scaled
+to 512 pixels wide (``distance * 512 / width``). No face on the ground truth gives NaN with the
+reason.
+
+``lmd.fan``: VQFR's ``metric_paper/calculate_landmark_distance.py``. facexlib's AWing FAN
+(98 WFLW landmarks, ``alignment_WFLW_4HG.pth``) runs on the WHOLE output image and the whole
+ground truth, as ``FAN.get_landmarks`` does (8-bit BGR, ``cv2.resize`` to 256x256 bilinear, RGB,
+/255, the last stack's heatmaps without the boundary map, ``calculate_points`` with its quirks,
+scaled by ``width / 64`` and ``height / 64``), then the mean Euclidean distance over the 98 points,
+in pixels of the image, with no detection and no normalisation (see :mod:`bench.metrics.fan`
+and :mod:`bench.metrics.fan_landmarks`).
+An image on which the script's decoding raises gives NaN with the reason. Each image's points are
+in its own pixels, as in the script, which does not check that the two sizes agree.
+``tests/metrics/test_landmarks_fan.py`` compares it with facexlib's code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from bench.config import ConfigError
 from bench.contracts import PairedMetric, Scores
 from bench.metrics.common import cached_network, failed, merge, quantize, size_mismatch
 from bench.metrics.faces import DlibModels
@@ -21,39 +34,85 @@ from bench.metrics.faces import DlibModels
 if TYPE_CHECKING:
     import torch
 
+FAN_CONVENTIONS = {
+    "protocol": "VQFR metric_paper/calculate_landmark_distance.py",
+    "network": "facexlib AWing FAN(num_modules=4, num_landmarks=98), 98 WFLW landmarks",
+    "weights_file": "alignment_WFLW_4HG.pth (facexlib release v0.1.0)",
+    "input": "8-bit image as BGR, cv2.resize to 256x256 INTER_LINEAR, then RGB, float32 / 255",
+    "decoding": "last stack's 98 heatmaps (boundary map dropped), VQFR/facexlib calculate_points "
+    "per image with its quirks, scaled by width/64 and height/64",
+    "region": "whole image, no detection, no normalisation",
+    "distance": "mean L2 over 98 points",
+    "units": "pixels of the image",
+}
+
 
 class Lmd(PairedMetric):
-    """Mean distance of dlib's 68 landmarks, output vs GT, normalised to a 512-pixel face."""
+    """Mean distance between the output's and the GT's landmarks, per backend (tag required)."""
 
     version = 1
-    description = "Landmark distance: dlib 68 points, mean L2 in pixels of a 512-wide image"
+    description = (
+        "Landmark distance: .dlib 68 points in pixels of a 512-wide face; "
+        ".fan VQFR's LMD (98 FAN points, whole image, pixels)"
+    )
     higher_is_better = False
-    tags = {"dlib": {}}
+    tags = {"dlib": {"backend": "dlib"}, "fan": {"backend": "fan"}}
     tag_required = True
 
     @dataclass(frozen=True)
     class Params:
         """Attributes:
-        normalize_width: Distances are scaled as if the image were this many pixels wide.
+        backend: ``dlib`` (68 points in a detected face box) or ``fan`` (VQFR's LMD).
+        normalize_width: ``dlib`` only: distances are scaled as if the image were this wide.
+        weights: ``fan`` only: an explicit path of ``alignment_WFLW_4HG.pth`` (else it is looked
+            for in ``$DR2BENCH_HOME/weights``).
+        batch_size: ``fan`` only: images per forward pass. Not recorded: it changes the speed
+            and, on the CPU, float32 rounding by about 1e-6 relative (see ``fan_landmarks``).
         """
 
+        backend: Literal["dlib", "fan"] = "dlib"
         normalize_width: int = 512
+        weights: Path | None = None
+        batch_size: int = 8
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        p = self.params
+        if p.backend == "fan" and p.normalize_width != 512:
+            raise ConfigError("lmd.fan: normalize_width does not apply (VQFR's LMD is in pixels)")
+        if p.backend == "dlib" and p.weights is not None:
+            raise ConfigError("lmd.dlib: weights does not apply (dlib's models are packaged)")
+        if p.batch_size < 1:
+            raise ConfigError(f"lmd: batch_size must be at least 1, got {p.batch_size}")
         self.models: DlibModels | None = None
+        self.network: Any = None
+        self.device = "cpu"
 
     def config(self) -> dict[str, Any]:
-        return super().config() | {
+        if self.params.backend == "fan":
+            return {"backend": "fan", "weights_sha256": self._weights_sha256()} | FAN_CONVENTIONS
+        return {"normalize_width": self.params.normalize_width} | {  # as before lmd.fan existed
             "detector": "dlib HOG frontal face detector on the gt, upsample 1, largest face",
             "landmarks": "dlib 68-point shape predictor, same face box for output and gt",
             "distance": "mean L2 over 68 points",
         }
 
     def load(self, device: str = "cpu") -> None:
-        self.models = cached_network(("dlib_models",), DlibModels)
+        self.device = device
+        if self.params.backend == "dlib":
+            self.models = cached_network(("dlib_models",), DlibModels)
+            return
+        from bench.metrics.fan import WEIGHTS, load_fan
+        from bench.weights import locate
+
+        path = locate(WEIGHTS, self.params.weights)
+        stat = path.stat()
+        key = ("fan_awing_wflw98", str(path.resolve()), stat.st_size, stat.st_mtime_ns, device)
+        self.network = cached_network(key, lambda: load_fan(path, device))
 
     def score(self, pred: torch.Tensor, ref: torch.Tensor) -> Scores:
+        if self.params.backend == "fan":
+            return self._score_fan(pred, ref)
         problem = size_mismatch(pred, ref)
         if problem:
             return failed(len(pred), problem)
@@ -78,3 +137,36 @@ class Lmd(PairedMetric):
         found = models.landmarks(models.sixty_eight, output, box)
         distance = float(np.linalg.norm(found - truth, axis=1).mean())
         return distance * self.params.normalize_width / reference.shape[1], None
+
+    def _score_fan(self, pred: torch.Tensor, ref: torch.Tensor) -> Scores:
+        from bench.metrics.fan_landmarks import landmark_distance, predict_landmarks
+
+        if len(pred) != len(ref):
+            return failed(len(pred), f"{len(pred)} outputs but {len(ref)} gt images")
+        if self.network is None:
+            self.load(self.device)
+        size = self.params.batch_size
+        found = predict_landmarks(self.network, quantize(pred), self.device, size)
+        truth = predict_landmarks(self.network, quantize(ref), self.device, size)
+        values: list[float] = []
+        errors: list[str | None] = []
+        for output, reference in zip(found, truth, strict=True):
+            if isinstance(output, np.ndarray) and isinstance(reference, np.ndarray):
+                values.append(landmark_distance(reference, output))
+                errors.append(None)
+                continue
+            failure = ("output", output) if isinstance(output, Exception) else ("gt", reference)
+            values.append(float("nan"))
+            errors.append(f"{failure[0]} image: {failure[1]}")
+        return merge(values, errors)
+
+    def _weights_sha256(self) -> str | None:
+        """sha256 of the weights file (once per file version), or None while it is missing."""
+        from bench.files import cached_sha256
+        from bench.metrics.fan import WEIGHTS
+        from bench.weights import MissingWeightsError, locate
+
+        try:
+            return cached_sha256(locate(WEIGHTS, self.params.weights))
+        except MissingWeightsError:
+            return None
