@@ -66,14 +66,16 @@ class Lmd(PairedMetric):
         normalize_width: ``dlib`` only: distances are scaled as if the image were this wide.
         weights: ``fan`` only: an explicit path of ``alignment_WFLW_4HG.pth`` (else it is looked
             for in ``$DR2BENCH_HOME/weights``).
-        batch_size: ``fan`` only: images per forward pass. Not recorded: it changes the speed
-            and, on the CPU, float32 rounding by about 1e-6 relative (see ``fan_landmarks``).
+        batch_size: ``fan`` only: images per forward pass. 1 (the default) is the script bit for
+            bit on the CPU; more is about 1.5x faster but changes float32 rounding by about 1e-6
+            relative, which can flip a landmark's quarter-cell offset where two neighbouring
+            heatmap values are that close (see ``fan_landmarks``). Not recorded in the config.
         """
 
         backend: Literal["dlib", "fan"] = "dlib"
         normalize_width: int = 512
         weights: Path | None = None
-        batch_size: int = 8
+        batch_size: int = 1
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
