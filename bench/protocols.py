@@ -15,15 +15,78 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.config import ConfigError, build, load_yaml
+from bench.config import ConfigError, build, load_yaml, to_dict
 from bench.registry import suggest
 
 PRESETS = Path(__file__).parent / "metrics" / "protocols"
+
+
+@dataclass(frozen=True)
+class ScoreTerm:
+    """One term of a weighted score: ``x / divide_by``, or ``(minus_from - x) / divide_by`` for
+    a lower-is-better metric, raised to ``at_least`` when given.
+
+    Example:
+        >>> ScoreTerm("fid", minus_from=100, divide_by=100, at_least=0).value(35.0)
+        0.65
+    """
+
+    metric: str
+    minus_from: float | None = None
+    divide_by: float = 1.0
+    at_least: float | None = None
+
+    def value(self, x: float) -> float:
+        """The term of the metric value ``x``."""
+        term = (x if self.minus_from is None else self.minus_from - x) / self.divide_by
+        return term if self.at_least is None else max(self.at_least, term)
+
+
+@dataclass(frozen=True)
+class WeightedScore:
+    """A challenge's single number: the sum of its terms, each from a metric's overall value.
+
+    Attributes:
+        title: Its name in tables.
+        terms: The terms.
+        test_sets: The challenge's test sets and their weights (image counts): a per-image
+            metric's overall value is the weighted mean of its per-test-set means. An image's
+            test set is the first folder of its id (see :func:`test_set_of`).
+    """
+
+    title: str
+    terms: tuple[ScoreTerm, ...]
+    test_sets: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IdentityGate:
+    """An identity check: images whose ``metric`` is below their test set's threshold count as
+    low-identity (the challenge's ``low_ID_Sim``)."""
+
+    metric: str
+    thresholds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """A weighted score, or why there is none.
+
+    Attributes:
+        total: The sum of the terms, or ``None`` when a term is missing (no score is invented).
+        terms: Each term's value by metric (``None`` where missing).
+        missing: Why each missing term is missing, by metric.
+    """
+
+    total: float | None
+    terms: dict[str, float | None]
+    missing: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -47,6 +110,8 @@ class Protocol:
     metrics: tuple[dict[str, Any], ...]
     table: dict[str, tuple[str, ...]] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
+    score: WeightedScore | None = None
+    gate: IdentityGate | None = None
 
     def describe(self) -> dict[str, Any]:
         """The preset as JSON-ready data (what the manifest records)."""
@@ -57,6 +122,8 @@ class Protocol:
             "metrics": [dict(entry) for entry in self.metrics],
             "table": {kind: list(labels) for kind, labels in self.table.items()},
             "titles": dict(self.titles),
+            "score": to_dict(self.score),
+            "gate": to_dict(self.gate),
         }
 
 
@@ -122,6 +189,84 @@ def expand(protocol: Protocol, own: list[dict[str, Any]]) -> list[dict[str, Any]
     return list(merged.values())
 
 
+def test_set_of(image_id: str, names: list[str] | tuple[str, ...]) -> str | None:
+    """The test set an image belongs to: the first folder of its id, matched to ``names``
+    ignoring case and a ``-test`` suffix (``lfw/x.png`` is in ``LFW-Test``); ``None`` if none.
+
+    Example:
+        >>> test_set_of("wider/0012.png", ["CelebA", "Wider-Test"])
+        'Wider-Test'
+    """
+    folder = image_id.split("/", 1)[0] if "/" in image_id else ""
+    wanted = _plain(folder)
+    return next((name for name in names if _plain(name) == wanted), None)
+
+
+def _plain(name: str) -> str:
+    name = name.casefold()
+    return name[: -len("-test")] if name.endswith("-test") else name
+
+
+def overall_mean(score: WeightedScore, values: dict[str, float]) -> tuple[float | None, str | None]:
+    """A per-image metric's overall value: the test-set-weighted mean of ``values`` (by image id).
+
+    Returns ``(value, None)``, or ``(None, why)`` when an image belongs to no test set or a test
+    set has no value.
+    """
+    names = list(score.test_sets)
+    groups: dict[str, list[float]] = {name: [] for name in names}
+    for image_id, value in values.items():
+        name = test_set_of(image_id, names)
+        if name is None:
+            return None, f"image '{image_id}' is in none of the test sets ({', '.join(names)})"
+        if math.isfinite(value):
+            groups[name].append(value)
+    empty = [name for name, group in groups.items() if not group]
+    if empty:
+        return None, f"no value on the test set {empty[0]}"
+    total = sum(score.test_sets.values())
+    weighted = sum(sum(g) / len(g) * score.test_sets[n] for n, g in groups.items())
+    return weighted / total, None
+
+
+def weighted_score(
+    score: WeightedScore, overall: dict[str, float | None], why: dict[str, str]
+) -> ScoreResult:
+    """The score from each metric's overall value; a missing value leaves the total out.
+
+    ``why`` gives the reason for metrics without a value (unavailable weights, failures).
+    """
+    terms: dict[str, float | None] = {}
+    missing: dict[str, str] = {}
+    for term in score.terms:
+        value = overall.get(term.metric)
+        if value is None or not math.isfinite(value):
+            terms[term.metric] = None
+            missing[term.metric] = why.get(term.metric, "no value")
+        else:
+            terms[term.metric] = term.value(value)
+    total = None if missing else sum(v for v in terms.values() if v is not None)
+    return ScoreResult(total, terms, missing)
+
+
+def gate_counts(gate: IdentityGate, values: dict[str, float]) -> dict[str, tuple[int, int]]:
+    """Images under their test set's threshold, and images scored, per test set and ``All``.
+
+    Images of no test set, and images without a value, are not counted.
+    """
+    names = list(gate.thresholds)
+    counts = {name: [0, 0] for name in [*names, "All"]}
+    for image_id, value in values.items():
+        name = test_set_of(image_id, names)
+        if name is None or not math.isfinite(value):
+            continue
+        low = int(value < gate.thresholds[name])
+        for key in (name, "All"):
+            counts[key][0] += low
+            counts[key][1] += 1
+    return {name: (low, n) for name, (low, n) in counts.items()}
+
+
 def _check_table(protocol: Protocol, path: Path) -> None:
     labels = {label_of(entry) for entry in protocol.metrics}
     for kind, columns in protocol.table.items():
@@ -130,3 +275,8 @@ def _check_table(protocol: Protocol, path: Path) -> None:
         unknown = [column for column in columns if column not in labels]
         if unknown:
             raise ConfigError(f"{path}: table.{kind} names '{unknown[0]}', not one of its metrics")
+    named = [t.metric for t in protocol.score.terms] if protocol.score else []
+    named += [protocol.gate.metric] if protocol.gate else []
+    unknown = [name for name in named if name not in labels]
+    if unknown:
+        raise ConfigError(f"{path}: score or gate names '{unknown[0]}', not one of its metrics")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from reports.pairwise import compare_restorers, wins_ties_losses
+from reports.protocol_score import protocol_scores
 from reports.robustness import (
     area_under_curves,
     mean_relative,
@@ -36,6 +37,8 @@ class Report:
         run: The run.
         summary: :func:`reports.summary.summarize`.
         paper: The paper-layout table (``None`` without the metrics it needs).
+        protocol_score: The protocol's weighted score and identity check per restorer
+            (:mod:`reports.protocol_score`), ``None`` when its protocol has none.
         tables: One result table per cell.
         comparisons: :func:`reports.pairwise.compare_restorers`.
         wins: :func:`reports.pairwise.wins_ties_losses`.
@@ -54,6 +57,7 @@ class Report:
     run: Run
     summary: pd.DataFrame
     paper: Table | None
+    protocol_score: pd.DataFrame | None
     tables: list[Table]
     comparisons: pd.DataFrame
     wins: pd.DataFrame
@@ -103,6 +107,7 @@ def analyse(
         run=run,
         summary=summary,
         paper=paper_table(summary, run),
+        protocol_score=protocol_scores(run),
         tables=cell_tables(summary, run),
         comparisons=comparisons,
         wins=wins_ties_losses(comparisons, run.restorers),

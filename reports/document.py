@@ -91,6 +91,16 @@ def _tables(report: Report) -> list[Section]:
     sections = []
     if report.paper is not None:
         sections.append(Section("Paper layout", 2, (TableBlock(report.paper),)))
+    if report.protocol_score is not None:
+        protocol = report.run.manifest["protocol"]
+        explain = Text(
+            f"{(protocol.get('score') or {}).get('title', 'Score')} of the {protocol['name']} "
+            "protocol: each term from the metric's overall value, and their total; a row with a "
+            "missing term has no total, and says which terms are missing and why. low_identity: "
+            "images under their test set's identity threshold / images scored."
+        )
+        frame = FrameBlock("Protocol score", report.protocol_score)
+        sections.append(Section("Protocol score", 2, (explain, frame)))
     sections.append(Section("Results", 2, tuple(TableBlock(table) for table in report.tables)))
     return sections
 

@@ -81,8 +81,29 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{summary.failed} rows did not succeed ({detail}); see {summary.run_dir / 'run.log'}"
         )
+    if config.protocol:
+        _print_protocol_score(summary.run_dir)
     if args.report:
         from bench.commands.report import write_report
 
         print(write_report(summary.run_dir))
     return 1 if summary.failed else 0
+
+
+def _print_protocol_score(run_dir: object) -> None:
+    """The protocol's weighted score per restorer, or the terms it is missing."""
+    from reports.protocol_score import protocol_scores
+    from reports.run import load_run
+
+    scores = protocol_scores(load_run(run_dir))
+    if scores is None:
+        return
+    for row in scores.to_dict("records"):
+        where = f"{row['restorer']} on {row['dataset']}"
+        if "total" in row:
+            total = row["total"]
+            text = f"{total:.4f}" if total == total and total is not None else "none"
+            missing = f" (missing terms: {row['missing']})" if row.get("missing") else ""
+            print(f"protocol score, {where}: {text}{missing}")
+        if "low_identity" in row:
+            print(f"low identity similarity, {where}: {row['low_identity']} images")

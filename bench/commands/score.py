@@ -133,6 +133,42 @@ def report(pairing: Any, runs: list[Any], folders: dict[str, Path | None]) -> di
     }
 
 
+def protocol_score(name: str, runs: list[Any]) -> dict[str, Any] | None:
+    """The protocol's weighted score and identity check over the scored folder, if it has them.
+
+    Per-image metrics enter through their test-set-weighted means (images' first folders are
+    the test sets), set metrics through their value; a missing term is named, never invented.
+    """
+    from bench.protocols import gate_counts, load_protocol, overall_mean, weighted_score
+
+    protocol = load_protocol(name)
+    by_name = {run.name: run for run in runs}
+    entry: dict[str, Any] = {}
+    if protocol.score is not None:
+        overall: dict[str, float | None] = {}
+        why: dict[str, str] = {}
+        for term in protocol.score.terms:
+            run = by_name.get(term.metric)
+            if run is None or run.unavailable:
+                why[term.metric] = run.unavailable if run else "not scored"
+            elif run.metric.kind == "set":
+                result = run.set_result or {}
+                overall[term.metric] = result.get("value")
+                if result.get("error"):
+                    why[term.metric] = result["error"]
+            else:
+                overall[term.metric], problem = overall_mean(protocol.score, run.values)
+                if problem:
+                    why[term.metric] = next(iter(run.errors.values()), problem)
+        result = weighted_score(protocol.score, overall, why)
+        entry |= {"title": protocol.score.title, "total": result.total, "terms": result.terms}
+        entry["missing"] = result.missing
+    gate = protocol.gate
+    if gate is not None and (run := by_name.get(gate.metric)) and not run.unavailable:
+        entry["low_identity"] = {k: list(v) for k, v in gate_counts(gate, run.values).items()}
+    return entry or None
+
+
 def table(result: dict[str, Any]) -> str:
     """The summary table printed on stdout."""
     lines = [f"{'metric':<12} {'value':>22} {'n':>6} {'failed':>6}  better"]
@@ -145,6 +181,15 @@ def table(result: dict[str, Any]) -> str:
         else:
             value = _number(entry["mean"]) + (f" ± {_number(entry['std'])}" if entry["std"] else "")
             lines.append(f"{name:<12} {value:>22} {entry['n']:>6} {entry['failed']:>6}  {better}")
+    score = result.get("protocol_score") or {}
+    if "title" in score:
+        total = "-" if score["total"] is None else f"{score['total']:.4f}"
+        lines.append(f"{score['title']}: {total}")
+        for metric, why in score["missing"].items():
+            lines.append(f"  missing {metric}: {why}")
+    if "low_identity" in score:
+        low, n = score["low_identity"]["All"]
+        lines.append(f"low identity similarity: {low} of {n} images")
     for role, ids in result["unmatched"].items():
         if ids:
             lines.append(
@@ -201,6 +246,8 @@ def run(args: argparse.Namespace) -> int:
     )
     folders = {"pred": args.pred, "gt": args.gt, "input": args.input, "ref": args.ref}
     result = report(pairing, runs, folders)
+    if args.protocol:
+        result["protocol_score"] = protocol_score(args.protocol, runs)
     print(table(result))
     if args.json:
         atomic_write_json(args.json, result)
