@@ -12,7 +12,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) -e '.[dev,ray]'
+	$(PIP) -e '.[dev,ray,iqa]'
 	# setuptools leaves dr2bench.egg-info in the checkout; from the checkout's root it would
 	# shadow the installed metadata (and its entry points), so it goes.
 	rm -rf dr2bench.egg-info
@@ -24,6 +24,11 @@ $(STAMP): pyproject.toml constraints.txt
 	# (FAN landmarks) and gfpgan (ArcFace ResNet-18) are read, never imported by dr2bench.
 	$(PIP) --no-build-isolation basicsr==1.4.2
 	$(PIP) --no-deps facexlib==0.3.0 gfpgan==1.3.8
+	# pyiqa (the pyiqa.<name> metrics) without its declared dependencies: the iqa extra above
+	# lists what the bridged metrics import (tensorboard would overwrite tb-nightly's files). Its
+	# wheel also drops folders of its source tree into site-packages; install.py removes them.
+	$(PIP) --no-deps pyiqa==0.1.16
+	$(PY) -m bench.metrics.iqa.install
 	touch $(STAMP)
 
 demo: $(STAMP)
