@@ -155,7 +155,7 @@ def missing_message(metric: str, items: list[WeightsFile]) -> str:
         place = f"put it at {weights_dir() / items[0].file}"
     else:
         place = f"put them in {weights_dir()}"
-    looked = sorted({str(path.parent) for item in items for path in search_paths(item)})
+    looked = dict.fromkeys(str(path.parent) for item in items for path in search_paths(item))
     noun = "it" if len(items) == 1 else "them"
     return (
         f"missing weights {names} (needed by pyiqa.{metric}): download {noun} from {sources} "
