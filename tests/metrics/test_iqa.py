@@ -355,6 +355,21 @@ def test_weighted_metric_loads_the_file_pyiqa_would(
     assert no_network == []
 
 
+@pytest.mark.slow
+def test_a_checkpoint_that_needs_code_to_load_is_refused(pyiqa_package, offline_home, no_network):
+    import argparse
+
+    import torch
+
+    from bench.contracts import Unavailable
+
+    path = offline_home / "weights" / lookup("musiq").files[0].file
+    path.parent.mkdir(parents=True)
+    torch.save({"args": argparse.Namespace(lr=1)}, path)  # unpickling it builds a Namespace
+    with pytest.raises(Unavailable, match="needs code to load"):
+        METRICS.create("pyiqa.musiq").load("cpu")
+
+
 # -- install helper --------------------------------------------------------------------------
 
 

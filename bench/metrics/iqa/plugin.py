@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import importlib.metadata
+import pickle
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -168,11 +169,21 @@ def build(entry: BridgedMetric, options: dict[str, Any], device: str) -> Any:
             return pyiqa.create_metric(entry.name, device=device, **options)
     except MissingWeightsError:
         raise
-    except OSError as exc:  # a model repository that the offline hub cannot complete
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except pickle.UnpicklingError as exc:  # torch.load(weights_only=True) refused a checkpoint
         raise Unavailable(
-            f"pyiqa.{entry.name} could not load its files offline: {first_line}"
+            f"pyiqa.{entry.name}: a checkpoint it loads is a pickle that needs code to load, and "
+            f"dr2bench loads only tensors (torch.load weights_only=True); save its state_dict "
+            f"again as plain tensors ({_first_line(exc)})"
         ) from exc
+    except OSError as exc:  # a model repository that the offline hub cannot complete
+        raise Unavailable(
+            f"pyiqa.{entry.name} could not load its files offline: {_first_line(exc)}"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _scores(network: Any, chunk: list[Any]) -> tuple[list[float], list[str | None]]:
@@ -190,8 +201,7 @@ def _scores(network: Any, chunk: list[Any]) -> tuple[list[float], list[str | Non
                 for i in range(len(chunk[0]))
             ]
             return [v for r in results for v in r[0]], [e for r in results for e in r[1]]
-        message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        return [float("nan")], [f"pyiqa: {type(exc).__name__}: {message}"]
+        return [float("nan")], [f"pyiqa: {type(exc).__name__}: {_first_line(exc)}"]
 
 
 def installed_version() -> str:
