@@ -52,13 +52,14 @@ def compute_set_metric(runner: Runner, plan: Plan, metric: MetricInfo) -> None:
     }
     runner.set_references[metric.name] = references
     wanted: dict[str, str] = {}  # feature key -> image path
+    usable = {name for name, ref in references.items() if not isinstance(ref, ReferenceProblem)}
     for s in plan.samples:
         gt_wanted = references[s.cell.dataset] is None and s.gt_key
         if gt_wanted and (runner.journal.get(s.lq_key) or {}).get("status") == "ok":
             wanted[feature_key(metric, s.gt_key)] = str(runner.gt(s))
     for run in plan.runs:
         for s in plan.samples:
-            if runner._out_ok(run, s):
+            if s.cell.dataset in usable and runner._out_ok(run, s):
                 wanted[feature_key(metric, run.restore_key(s))] = str(runner.out(run, s))
     items = [
         {"key": k, "path": p, "feature_path": str(feature_path(runner, metric, k))}

@@ -22,7 +22,7 @@ def test_every_preset_names_real_metrics_with_valid_parameters(name):
         metric = METRICS.create(entry["name"], **(entry.get("params") or {}))
         assert metric.config()  # the parameters are accepted and recorded
     labels = {entry.get("label") or entry["name"] for entry in protocol.metrics}
-    assert set(protocol.table["synthetic"]) <= labels and set(protocol.table["real"]) <= labels
+    assert protocol.table and all(set(columns) <= labels for columns in protocol.table.values())
 
 
 def test_the_vqfr_preset_is_vqfrs_scripts():
@@ -89,10 +89,23 @@ def test_metric_labels_are_unique_and_safe(tmp_path):
         load_run_config(path)
 
 
+def test_the_ntire2025_preset_is_the_challenges_eval():
+    protocol = load_protocol("ntire2025")
+    assert protocol.score is not None and protocol.gate is not None
+    terms = {term.metric: term for term in protocol.score.terms}
+    assert terms["fid"].value(30.0) == pytest.approx(0.7) and terms["fid"].value(130.0) == 0
+    assert terms["pyiqa.niqe"].value(4.0) == pytest.approx(0.6)
+    assert terms["pyiqa.musiq"].value(70.0) == pytest.approx(0.7)
+    assert terms["pyiqa.qalign"].value(4.0) == pytest.approx(0.8)
+    assert terms["pyiqa.clipiqa"].value(0.6) == 0.6
+    assert protocol.gate.thresholds["Wider-Test"] == 0.3
+    assert sum(protocol.score.test_sets.values()) == 450
+
+
 def test_protocols_command_lists_and_shows(capsys):
     assert main(["protocols"]) == 0
     out = capsys.readouterr().out
-    assert "vqfr" in out and "codeformer" in out
+    assert "vqfr" in out and "codeformer" in out and "ntire2025" in out
     assert main(["protocols", "vqfr", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)[0]
     assert shown["name"] == "vqfr" and "calculate_cos_dist.py" in shown["follows"]
