@@ -42,5 +42,21 @@ def run(args: argparse.Namespace) -> int:
     for kind, columns in preset.table.items():
         titles = [f"{preset.titles.get(c, c)} ({c})" for c in columns]
         print(f"\nPaper table, {kind} sets: {', '.join(titles)}")
+    if preset.score is not None:
+        print(f"\n{preset.score.title} = sum of:")
+        for term in preset.score.terms:
+            print(f"  {_term_text(term)}")
+        sets = ", ".join(f"{name} {weight:g}" for name, weight in preset.score.test_sets.items())
+        print(f"  (per-image metrics: test-set means weighted by {sets})")
+    if preset.gate is not None:
+        limits = ", ".join(f"{name} {value:g}" for name, value in preset.gate.thresholds.items())
+        print(f"\nIdentity check: {preset.gate.metric} below {limits}")
     print("\n" + textwrap.fill(f"Notes: {preset.notes}", 100, subsequent_indent="  "))
     return 0
+
+
+def _term_text(term: object) -> str:
+    """``max(0, (100 - fid) / 100)`` for a term."""
+    x = term.metric if term.minus_from is None else f"({term.minus_from:g} - {term.metric})"
+    text = x if term.divide_by == 1 else f"{x} / {term.divide_by:g}"
+    return text if term.at_least is None else f"max({term.at_least:g}, {text})"
