@@ -10,7 +10,10 @@ Each backend gives a different number, so a name always says its backend (the ba
 refused): ``ids.dlib``, ``ids.sface``, ``ids.arcface``, ``deg.dlib``, ... (see
 :mod:`bench.metrics.faces`); the backend is recorded in ``config()``. None of these is VQFR's
 "Deg.", which embeds the whole grey image without detection: that is the ``vqfr`` backend
-(``deg.vqfr``, ``ids.vqfr``, ``ids_input.vqfr``; see :mod:`bench.metrics.identity_vqfr`).
+(``deg.vqfr``, ``ids.vqfr``, ``ids_input.vqfr``; see :mod:`bench.metrics.identity_vqfr`). The
+NTIRE 2025 Real-World Face Restoration challenge's ``ID_Sim`` is ``ids_input.adaface`` (AdaFace
+IR-50, five points detected or read from the challenge's CSV; see
+:mod:`bench.metrics.identity_adaface`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 
 from bench.config import ConfigError
 from bench.contracts import PairedMetric, Scores
-from bench.metrics import identity_vqfr
+from bench.metrics import identity_adaface, identity_vqfr
 from bench.metrics.common import cached_network, merge, quantize
 from bench.metrics.faces import FaceBackend, make_backend
 
@@ -55,36 +58,63 @@ BACKENDS = {
 @dataclass(frozen=True)
 class IdentityParams:
     """Attributes:
-    backend: ``dlib`` (offline default), ``sface``, ``arcface`` (needs ``w600k_r50.onnx``) or
-        ``vqfr`` (VQFR's script; needs ``resnet18_110.pth`` or ``arcface_resnet18.pth``).
+    backend: ``dlib`` (offline default), ``sface``, ``arcface`` (needs ``w600k_r50.onnx``),
+        ``vqfr`` (VQFR's script; needs ``resnet18_110.pth`` or ``arcface_resnet18.pth``) or
+        ``adaface`` (the NTIRE 2025 challenge's; needs ``adaface_ir50_ms1mv2.ckpt``).
     arcface_weights: An explicit path of ``w600k_r50.onnx`` (else the weights folder is searched).
     weights: For ``vqfr``: an explicit path of the ArcFace ResNet-18 file (else the weights
-        folder is searched for either name).
+        folder is searched for either name); for ``adaface``: of ``adaface_ir50_ms1mv2.ckpt``.
+    landmarks: For ``adaface``: ``detect`` (MTCNN on the reference image) or the path of a CSV
+        of five points per file name in the challenge's format (``val_face.csv``).
+    landmark_images: For ``adaface`` with a CSV: the folder of the images it names.
     """
 
-    backend: Literal["dlib", "sface", "arcface", "vqfr"] = "dlib"
+    backend: Literal["dlib", "sface", "arcface", "vqfr", "adaface"] = "dlib"
     arcface_weights: Path | None = None
     weights: Path | None = None
+    landmarks: str = identity_adaface.DETECT
+    landmark_images: Path | None = None
 
 
 class _IdentityMetric(PairedMetric):
     Params = IdentityParams
-    tags = {name: {"backend": name} for name in (*BACKENDS, "vqfr")}
+    tags = {name: {"backend": name} for name in (*BACKENDS, "vqfr", "adaface")}
     tag_required = True
     units = "cosine"
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        if self.params.weights is not None and self.params.backend != "vqfr":
+        p = self.params
+        if p.weights is not None and p.backend not in ("vqfr", "adaface"):
             raise ConfigError(
-                f"{type(self).__name__}: parameter 'weights' is for backend vqfr, not "
-                f"{self.params.backend} (backend arcface takes 'arcface_weights')"
+                f"{type(self).__name__}: parameter 'weights' is for backend vqfr or adaface, "
+                f"not {p.backend} (backend arcface takes 'arcface_weights')"
             )
-        self.backend: FaceBackend | identity_vqfr.VqfrIdentity | None = None
+        if p.backend != "adaface" and (p.landmarks != "detect" or p.landmark_images is not None):
+            raise ConfigError(
+                f"{type(self).__name__}: parameters 'landmarks' and 'landmark_images' are for "
+                f"backend adaface, not {p.backend}"
+            )
+        if p.backend == "adaface" and (p.landmarks == "detect") != (p.landmark_images is None):
+            raise ConfigError(
+                f"{type(self).__name__}: a landmark CSV needs 'landmark_images' (the folder of "
+                "the images it names), and 'landmark_images' needs a CSV in 'landmarks'"
+            )
+        self.backend: (
+            FaceBackend | identity_vqfr.VqfrIdentity | identity_adaface.AdafaceIdentity | None
+        ) = None
         self.device = "cpu"
 
     def config(self) -> dict[str, Any]:
         params = super().config()
+        p = self.params
+        if p.backend == "adaface":
+            del params["arcface_weights"]
+            extra = identity_adaface.config(
+                p.weights, p.landmarks, p.landmark_images, self.reference
+            )
+            return params | extra | {"units": self.units}
+        del params["landmarks"], params["landmark_images"]  # as recorded before they existed
         if self.params.backend == "vqfr":
             del params["arcface_weights"]
             return params | identity_vqfr.config(self.params.weights) | {"units": self.units}
@@ -102,6 +132,16 @@ class _IdentityMetric(PairedMetric):
     def load(self, device: str = "cpu") -> None:
         p = self.params
         self.device = device
+        if p.backend == "adaface":
+            path = identity_adaface.locate_weights(p.weights)
+            key = ("adaface", str(path), device, p.landmarks, str(p.landmark_images))
+            self.backend = cached_network(
+                key,
+                lambda: identity_adaface.AdafaceIdentity(
+                    path, device, p.landmarks, p.landmark_images
+                ),
+            )
+            return
         if p.backend == "vqfr":
             path = identity_vqfr.locate_weights(p.weights)
             self.backend = cached_network(
@@ -119,6 +159,9 @@ class _IdentityMetric(PairedMetric):
         backend = self.backend
         if isinstance(backend, identity_vqfr.VqfrIdentity):
             return Scores.ok([self.transform(c) for c in backend.cosines(pred, ref)])
+        if isinstance(backend, identity_adaface.AdafaceIdentity):
+            cosines, errors = backend.cosines(pred, ref, self.reference)
+            return merge([self.transform(c) for c in cosines], errors)
         values, errors = [], []
         for output, reference in zip(quantize(pred), quantize(ref), strict=True):
             value, error = self._pair(backend, output, reference)
