@@ -9,10 +9,12 @@ lpips     paired         ``lpips`` package v0.1, AlexNet (tag ``vgg``), inputs s
 st_lpips  paired         shift-tolerant LPIPS (``stlpips-pytorch``), a different metric
 dists     paired         DISTS, VGG-16 + the published alpha / beta, images at full size
 fid, kid  set            Inception pool3 (TF port), ``legacy`` bilinear or ``clean`` PIL bicubic
-ids, deg  paired         face-embedding cosine similarity / angle in degrees, output vs GT
+ids, deg  paired         face-embedding cosine / angle, output vs GT; the tag names the backend:
+                         ``dlib``, ``sface``, ``arcface``, ``vqfr`` (VQFR's Deg.), ``adaface``
 ids_input paired         the same cosine, output vs the LQ input (unpaired real sets)
-lmd       paired         dlib 68-point landmark distance, normalised to a 512 face
+lmd       paired         landmark distance: ``lmd.dlib`` (68 points), ``lmd.fan`` (VQFR's LMD)
 niqe      no-reference   NIQE with the published pristine model (MATLAB ``modelparameters``)
+pyiqa     per metric     pyiqa 0.1.16's metrics (``pyiqa.musiq``, ...), files never downloaded
 ========  =============  ===================================================================
 
 Module top levels import neither torch nor OpenCV; networks load in ``Metric.load`` and are
