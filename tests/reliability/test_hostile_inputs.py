@@ -147,8 +147,24 @@ def _keyword(call: ast.Call, name: str) -> object:
     return None
 
 
-UNSAFE_MODULES = {"pickle", "cPickle", "dill", "cloudpickle", "joblib", "marshal", "shelve"}
-UNSAFE_CALLS = {"eval", "exec", "yaml.load", "yaml.unsafe_load", "yaml.full_load", "pd.read_pickle"}
+UNSAFE_MODULES = {"cPickle", "dill", "cloudpickle", "joblib", "marshal", "shelve"}
+UNSAFE_CALLS = {
+    *("eval", "exec", "yaml.load", "yaml.unsafe_load", "yaml.full_load", "pd.read_pickle"),
+    *("pickle.load", "pickle.loads", "pickle.Unpickler"),
+}
+
+
+def _unrestricted_unpicklers(tree: ast.AST) -> list[ast.ClassDef]:
+    """Subclasses of ``pickle.Unpickler`` that do not restrict ``find_class`` (an allow-list)."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        bases = [ast.unparse(base) for base in node.bases]
+        methods = {item.name for item in node.body if isinstance(item, ast.FunctionDef)}
+        if "pickle.Unpickler" in bases and "find_class" not in methods:
+            found.append(node)
+    return found
 
 
 def test_no_source_file_can_unpickle_code():
@@ -163,6 +179,10 @@ def test_no_source_file_can_unpickle_code():
                     names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
                     if UNSAFE_MODULES & {name.split(".")[0] for name in names}:
                         problems.append(f"{where}:{node.lineno}: imports {names}")
+                    if isinstance(node, ast.ImportFrom) and node.module == "pickle":
+                        problems.append(f"{where}:{node.lineno}: from pickle import {names}")
+            for cls in _unrestricted_unpicklers(tree):
+                problems.append(f"{where}:{cls.lineno}: {cls.name} does not restrict find_class")
             for name, call in _calls(tree):
                 line = f"{where}:{call.lineno}: {name}"
                 if name in UNSAFE_CALLS:
@@ -312,3 +332,17 @@ def test_report_of_a_hostile_run_folder_stays_inside_and_escapes(tmp_path):
     text = (report.folder / "report.html").read_text(encoding="utf-8")
     assert HOSTILE not in text and "<script>alert" not in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_the_source_check_catches_unsafe_unpickling():
+    """The check above is not vacuous: each unsafe form is caught, the restricted one passes."""
+    source = (
+        "import pickle\n"
+        "class Open(pickle.Unpickler):\n    pass\n"
+        "class Closed(pickle.Unpickler):\n    def find_class(self, module, name):\n"
+        "        raise pickle.UnpicklingError(name)\n"
+        "pickle.loads(b'')\n"
+    )
+    tree = ast.parse(source)
+    assert [cls.name for cls in _unrestricted_unpicklers(tree)] == ["Open"]
+    assert [name for name, _ in _calls(tree) if name in UNSAFE_CALLS] == ["pickle.loads"]
