@@ -95,14 +95,6 @@ def test_dists_without_its_weights_says_how_to_get_them(isolated_home, tmp_path,
 
 
 @pytest.mark.slow
-def test_dists_equals_the_official_values_on_the_calibration_pairs():
-    ids, dist, ref = calibration.pairs()
-    official = calibration.official_values("dists")
-    values = dict(zip(ids, Dists().score(dist, ref).values, strict=True))
-    assert {k: calibration.as_printed(v, official[k]) for k, v in values.items()} == official
-
-
-@pytest.mark.slow
 def test_score_command_reports_lpips_and_dists_on_the_calibration_pairs(
     tmp_path, isolated_home, monkeypatch
 ):
