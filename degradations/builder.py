@@ -9,7 +9,7 @@ The output folder is a paired dataset (:class:`bench.datasets.PairedFolderDatase
     OUT/manifest.json    tool version, the arguments that define the content, content hashes
 
 ``<id>`` is the input's relative path with a ``.png`` suffix. Every image is degraded with its
-own generator (:func:`degradations.chain.image_rng` of seed, dataset, id, chain, severity), so
+own generator (:func:`bench.seeding.image_rng` of seed, dataset, id, chain, severity), so
 the folder is byte-identical whatever the number of worker processes, and the manifest holds
 nothing that varies between runs (no time, no output path, no worker count).
 """
@@ -27,7 +27,8 @@ from bench.datasets import DatasetError, FolderDataset, read_params, write_param
 from bench.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from bench.images import encode_png, read_image
 from bench.parallel import worker_pool
-from degradations.chain import Chain, image_rng, load_chain
+from bench.seeding import image_rng
+from degradations.chain import Chain, load_chain
 
 
 @dataclass(frozen=True)

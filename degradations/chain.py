@@ -18,7 +18,7 @@ full published ranges and is used at severity 0 only.
 
 Example:
     >>> chain = load_chain("gfpgan")
-    >>> rng = image_rng(0, "hq", "ffhq_00000.png", "gfpgan", 0)
+    >>> rng = bench.seeding.image_rng(0, "hq", "ffhq_00000.png", "gfpgan", 0)
     >>> steps = chain.sample(rng, 0)
     >>> [step["name"] for step in steps]
     ['gaussian_blur', 'downsample', 'gaussian_noise', 'jpeg']
@@ -231,26 +231,3 @@ def _check_chain(chain: Chain) -> None:
     for severity in levels:
         for plugin, level in chain.plugins(severity):
             plugin.specs(level)
-
-
-def image_rng(
-    seed: int, dataset: str, image_id: str, chain: str, severity: int
-) -> np.random.Generator:
-    """The generator that degrades one image: independent of order, batch and worker count.
-
-    Derivation (stable across Python versions, processes and machines): the key
-    ``[dataset, image_id, chain, severity]`` is written as canonical JSON
-    (:func:`bench.files.canonical_json`), UTF-8 encoded and hashed with sha256; the 32-byte
-    digest, read as eight little-endian unsigned 32-bit words, is the ``spawn_key`` of
-    ``numpy.random.SeedSequence(entropy=seed)``, which seeds a ``PCG64`` bit generator.
-
-    Example:
-        >>> image_rng(0, "hq", "a.png", "gfpgan", 0).integers(10)  # doctest: +SKIP
-    """
-    if type(seed) is not int or seed < 0:
-        raise ConfigError(f"the seed must be a non-negative integer, got {seed!r}")
-    key = canonical_json([dataset, image_id, chain, severity]).encode("utf-8")
-    digest = hashlib.sha256(key).digest()
-    words = tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 32, 4))
-    sequence = np.random.SeedSequence(entropy=seed, spawn_key=words)
-    return np.random.Generator(np.random.PCG64(sequence))

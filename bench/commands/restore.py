@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import ConfigError
-from bench.files import atomic_write_json, atomic_write_text, sha256_bytes
+from bench.files import atomic_write_json, atomic_write_text
 from bench.images import ImageError, list_images, read_image, write_png
 from bench.registry import RESTORERS
 
@@ -41,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, type=Path, help="folder of images (recursive)")
     parser.add_argument("--output", required=True, type=Path, help="folder for the PNG outputs")
     parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    parser.add_argument(
+        "--dataset",
+        help="the dataset name the per-image seeds are derived with (default: the input folder's "
+        "name), as in a run whose dataset has this name: same seed, same bytes",
+    )
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--batch-size", type=int, default=8, help="images per call (default 8)")
 
@@ -92,12 +97,6 @@ def _text_fields(params_type: type | None) -> dict[str, bool]:
         if len(kinds) == 1 and kinds[0] in (str, Path):
             fields[name] = len(options) > len(kinds)
     return fields
-
-
-def image_seed(seed: int, image_id: str) -> int:
-    """A 63-bit seed for one image from the run seed and its id (independent of batching)."""
-    digest = sha256_bytes(f"{seed}:{image_id}".encode())
-    return int(digest[:16], 16) >> 1
 
 
 @dataclass
@@ -180,8 +179,10 @@ def _restore(restorer: Any, batch: _Pending, args: argparse.Namespace) -> dict[s
     """
     from bench.contracts import RestoreFailures
     from bench.images import to_numpy, to_tensor
+    from bench.seeding import image_seed
 
-    seeds = [image_seed(args.seed, image_id) for image_id in batch.ids]
+    dataset = args.dataset or args.input.resolve().name
+    seeds = [image_seed(args.seed, dataset, image_id) for image_id in batch.ids]
     failed: dict[int, str] = {}
     try:
         output = restorer.restore_batch(to_tensor(batch.images, args.device), seeds, batch.ids)

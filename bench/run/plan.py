@@ -17,11 +17,10 @@ from typing import Any
 
 from bench.contracts import Item
 from bench.datasets import DatasetError
-from bench.files import cached_sha256, hash_value, sha256_bytes
+from bench.files import cached_sha256, hash_value
 from bench.registry import DATASETS, RESTORERS
 from bench.run.config import RestorerRun, RunConfig, restorer_runs
-
-NO_CHAIN = "none"
+from bench.seeding import NO_CHAIN, image_seed
 
 
 @dataclass(frozen=True)
@@ -86,12 +85,6 @@ class Plan:
     samples: list[Sample]
     runs: list[Run]
     skipped: dict[str, list[str]] = field(default_factory=dict)
-
-
-def image_seed(seed: int, dataset: str, image_id: str, chain: str, severity: int) -> int:
-    """A 63-bit seed for one image, independent of order, batching and workers."""
-    digest = sha256_bytes(repr((seed, dataset, image_id, chain, severity)).encode("utf-8"))
-    return int(digest[:16], 16) >> 1
 
 
 def make_plan(config: RunConfig) -> Plan:

@@ -1,7 +1,7 @@
 """Faces for the analysis: read, degrade by a chain, and bring to the diffusion model's input.
 
 Degradation chains are defined in pixels of a 512x512 face, so each face is degraded at its own
-size (seeded per image with :func:`degradations.chain.image_rng`, replayable), then the clean and
+size (seeded per image with :func:`bench.seeding.image_rng`, replayable), then the clean and
 the degraded face are resized to the model's side S with ILVR's exact antialiased bicubic
 (:func:`dr2.resize.resize_matrix`) and mapped to [-1, 1].
 
@@ -112,7 +112,8 @@ def degrade(
     image: np.ndarray, spec: DegradationSpec, seed: int, dataset: str, image_id: str
 ) -> np.ndarray:
     """``image`` degraded by ``spec``, with the per-image generator of the runner."""
-    from degradations.chain import image_rng, load_chain
+    from bench.seeding import image_rng
+    from degradations.chain import load_chain
 
     chain = load_chain(spec.chain)
     rng = image_rng(seed, dataset, image_id, spec.chain, spec.severity)

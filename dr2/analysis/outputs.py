@@ -8,7 +8,7 @@ Layout of the output folder::
     thresholds.csv/.md   smallest indistinguishable t per degradation and band, by each measure
     summary.json         the configuration, definitions, thresholds and a suggested (N, tau,
                          omega) per degradation (:func:`dr2.analysis.suggest.choose`)
-    figures/             closed_form, set_distances, embedding (.png, .svg, .pdf)
+    figures/             closed_form, set_distances, embedding (.png, .pdf)
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.commands.restore import image_seed, parse_settings
+from bench.commands.restore import parse_settings
 from bench.config import ConfigError
 from bench.contracts import Restorer
 from bench.images import read_image, write_png
@@ -130,13 +130,6 @@ def test_bad_folders(faces, tmp_path, capsys):
     assert main(["restore", "--restorer", "identity", "--input", str(faces),
                  "--output", str(tmp_path / "o")]) == 2  # fmt: skip
     assert "'a.jpg' and 'a.png' would both be written as a.png" in capsys.readouterr().err
-
-
-def test_image_seed_depends_on_seed_and_id_only():
-    assert image_seed(0, "a.png") == image_seed(0, "a.png")
-    assert image_seed(0, "a.png") != image_seed(1, "a.png")
-    assert image_seed(0, "a.png") != image_seed(0, "b.png")
-    assert 0 <= image_seed(5, "x") < 2**63
 
 
 @pytest.mark.slow

@@ -13,8 +13,9 @@ from bench.cli import main
 from bench.datasets import DatasetError, PairedFolderDataset, read_params
 from bench.files import sha256_file
 from bench.images import encode_png, list_images, read_image, write_png
+from bench.seeding import image_rng
 from degradations.builder import build_test_set, replay_test_set
-from degradations.chain import image_rng, load_chain
+from degradations.chain import load_chain
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from bench.config import ConfigError
-from degradations.chain import available_chains, image_rng, load_chain
+from bench.seeding import image_rng
+from degradations.chain import available_chains, load_chain
 
 
 def write_chain(folder, body: str):

@@ -16,8 +16,9 @@ import pytest
 
 from bench.images import list_images, read_image
 from bench.registry import DEGRADATIONS
+from bench.seeding import image_rng
 from degradations.base import DegradationError, SampledDegradation
-from degradations.chain import available_chains, image_rng, load_chain
+from degradations.chain import available_chains, load_chain
 
 DEGRADATION_NAMES = DEGRADATIONS.names()
 CHAIN_NAMES = available_chains()

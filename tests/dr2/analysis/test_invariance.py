@@ -90,7 +90,7 @@ def test_outputs(result, tmp_path):
     for table in ("closed_form", "set_distances", "types_probe", "thresholds"):
         assert f"{table}.csv" in names
     for figure in ("closed_form", "set_distances", "embedding"):
-        assert {f"figures/{figure}.png", f"figures/{figure}.svg"} <= names
+        assert {f"figures/{figure}.png", f"figures/{figure}.pdf"} <= names
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["images"] == 6
     assert summary["config"]["bands"] == [1, 4]
