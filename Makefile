@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml constraints.txt
 	# lists what the bridged metrics import (tensorboard would overwrite tb-nightly's files). Its
 	# wheel also drops folders of its source tree into site-packages; install.py removes them.
 	$(PIP) --no-deps pyiqa==0.1.16
-	$(PY) -m bench.metrics.iqa.install
+	$(PY) -m metrics.iqa.install
 	touch $(STAMP)
 
 demo: $(STAMP)

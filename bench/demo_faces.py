@@ -2,7 +2,7 @@
 
 scikit-image's ``astronaut`` and insightface's sample photos (``insightface/data/images``) are
 searched with dlib's face detector; every face of at least ``min_face`` pixels is FFHQ-aligned
-(:mod:`bench.alignment`) to ``size`` x ``size``. The crops are written once under
+(:mod:`bench.faces`) to ``size`` x ``size``. The crops are written once under
 ``$DR2BENCH_HOME/cache/demo_faces`` and then read as a plain folder, so the demo needs no data
 beyond the installed packages.
 """
@@ -56,9 +56,8 @@ class DemoFaces(Dataset):
 
 def build_demo_faces(folder: Path, params: DemoFaces.Params) -> int:
     """Detect, align and write every demo face; returns how many were written."""
-    from bench.alignment import align_face
+    from bench.faces import DlibModels, align_face, package_file
     from bench.images import read_image, to_uint8, write_png
-    from bench.metrics.faces import DlibModels, package_file
 
     models = DlibModels()
     count = 0

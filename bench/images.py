@@ -183,3 +183,21 @@ def list_images(root: str | Path) -> list[Path]:
     root = Path(root)
     found = [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def resize(image: np.ndarray, width: int, height: int, interpolation: str) -> np.ndarray:
+    """Resize with OpenCV (``bicubic`` is ``INTER_CUBIC``, ...), clipped to [0, 1].
+
+    Bicubic overshoots past 0 and 1 at edges; the clip keeps every step's output in range
+    (bilinear, area and nearest never leave it, so for them the clip changes nothing).
+    """
+    import cv2
+
+    flags = {
+        "bicubic": cv2.INTER_CUBIC,
+        "bilinear": cv2.INTER_LINEAR,
+        "area": cv2.INTER_AREA,
+        "nearest": cv2.INTER_NEAREST,
+    }
+    resized = cv2.resize(image, (width, height), interpolation=flags[interpolation])
+    return np.clip(resized, 0.0, 1.0, out=resized)

@@ -1,6 +1,6 @@
 """Protocol presets: the metrics, parameters, references and table layout of a published evaluation.
 
-A preset is data, one YAML file per protocol in ``bench/metrics/protocols/``. ``protocol: NAME``
+A preset is data, one YAML file per protocol in ``metrics/protocols/``. ``protocol: NAME``
 in a run config (or ``dr2bench score --protocol NAME``) expands to its metrics; entries of the
 config's own ``metrics`` with the same label update a preset entry's parameters (for example a
 local path for the FID statistics) and other entries are added after it. The run manifest records
@@ -24,7 +24,17 @@ from typing import Any
 from bench.config import ConfigError, build, load_yaml, to_dict
 from bench.registry import suggest
 
-PRESETS = Path(__file__).parent / "metrics" / "protocols"
+
+def presets_dir() -> Path:
+    """Where the presets live: ``metrics/protocols`` (data; the metrics package is not imported)."""
+    from bench.weights import package_dir
+
+    folder = package_dir("metrics")
+    if folder is None:
+        raise ConfigError(
+            "the 'metrics' package of dr2bench is not installed (it holds the presets)"
+        )
+    return folder / "protocols"
 
 
 @dataclass(frozen=True)
@@ -129,7 +139,7 @@ class Protocol:
 
 def protocol_names() -> list[str]:
     """Every preset's name, sorted."""
-    return sorted(path.stem for path in PRESETS.glob("*.yaml"))
+    return sorted(path.stem for path in presets_dir().glob("*.yaml"))
 
 
 def load_protocol(name: str) -> Protocol:
@@ -143,7 +153,7 @@ def load_protocol(name: str) -> Protocol:
         raise ConfigError(
             f"unknown protocol '{name}'{suggest(name, names)} (known: {', '.join(names)})"
         )
-    path = PRESETS / f"{name}.yaml"
+    path = presets_dir() / f"{name}.yaml"
     data = load_yaml(path)
     if not isinstance(data, Mapping) or data.get("name") != name:
         raise ConfigError(f"{path}: a protocol preset is a mapping whose 'name' is '{name}'")

@@ -124,7 +124,7 @@ class Registry(Generic[T]):
     def get(self, name: str) -> type[T]:
         """The plugin class for ``name`` (a variant ``name.tag`` gives its base class).
 
-        With a composer, ``a+b`` names a composition of plugins (see :mod:`bench.compose`).
+        With a composer, ``a+b`` names a composition of plugins (see :mod:`baselines.compose`).
         """
         if self._composer and "+" in name:
             return _import_attr(self._composer)(name)
@@ -221,7 +221,10 @@ DEGRADATIONS: Registry[Any] = Registry(
     "degradation", "bench.contracts:Degradation", "dr2bench.degradations"
 )
 RESTORERS: Registry[Any] = Registry(
-    "restorer", "bench.contracts:Restorer", "dr2bench.restorers", composer="bench.compose:composite"
+    "restorer",
+    "bench.contracts:Restorer",
+    "dr2bench.restorers",
+    composer="baselines.compose:composite",
 )
 METRICS: Registry[Any] = Registry("metric", "bench.contracts:Metric", "dr2bench.metrics")
 DATASETS: Registry[Any] = Registry("dataset", "bench.contracts:Dataset", "dr2bench.datasets")

@@ -52,9 +52,9 @@ def import_basicsr():
 
 def ours_round(faces: list[tuple[str, np.ndarray]]) -> float:
     """Seconds for our gfpgan chain over ``faces``, seeding and records included."""
+    from bench.chains import load_chain
     from bench.files import canonical_json
     from bench.seeding import image_rng
-    from degradations.chain import load_chain
 
     chain = load_chain("gfpgan")
     start = time.perf_counter()
@@ -97,8 +97,8 @@ def resident_mb() -> float:
 
 def memory_profile(faces: list[tuple[str, np.ndarray]]) -> dict[str, float]:
     """RSS after degrading 100, 250, 500 and 1000 images (cycling over the faces)."""
+    from bench.chains import load_chain
     from bench.seeding import image_rng
-    from degradations.chain import load_chain
 
     chain = load_chain("gfpgan")
     readings = {}

@@ -124,8 +124,8 @@ def metric_speeds(batch_size: int, repeats: int) -> dict[str, Any]:
 
 def ours_extraction(files: list[Path], batch_size: int) -> float:
     """Images per second of dr2bench's streamed extraction (decode, resize, network)."""
-    from bench.metrics.fid import Fid
-    from bench.metrics.reference import image_batches
+    from metrics.fid import Fid
+    from metrics.reference import image_batches
 
     metric = Fid(mode="legacy")
     metric.load("cpu")
@@ -138,7 +138,7 @@ def pytorch_fid_extraction(files: list[Path], batch_size: int) -> float:
     """Images per second of pytorch-fid's own ``get_activations`` on the same files."""
     from pytorch_fid.fid_score import get_activations
 
-    from bench.metrics import inception
+    from metrics import inception
 
     source, path = inception.resolve_weights("auto")
     network = inception.build_network(
@@ -176,8 +176,8 @@ def stream(count: int, batch_size: int) -> dict[str, Any]:
     """Child process: a streamed FID over ``count`` images against the HQ faces."""
     import warnings
 
-    from bench.metrics.fid import Fid
-    from bench.metrics.reference import image_batches
+    from metrics.fid import Fid
+    from metrics.reference import image_batches
 
     metric = Fid(mode="legacy", reference=str(DATA / "hq"))
     metric.load("cpu")

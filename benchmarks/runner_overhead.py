@@ -29,9 +29,9 @@ METRICS = ["psnr", "ssim"]
 
 def _instrument(totals: dict[str, float]) -> None:
     """Wrap every plugin entry point used by the grid so its time is added to ``totals``."""
+    from bench.chains import Chain
     from bench.registry import METRICS as METRIC_REGISTRY
     from bench.registry import RESTORERS as RESTORER_REGISTRY
-    from degradations.chain import Chain
 
     def timed(cls: type, method: str, bucket: str) -> None:
         original = getattr(cls, method)

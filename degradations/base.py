@@ -34,15 +34,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench.config import ConfigError
+from bench.chains import DegradationError, check_image
 from bench.contracts import Degradation
 
 SEED_HIGH = 2**32 - 1
 """Largest noise seed: noise is drawn with ``numpy.random.RandomState``, as basicsr does."""
-
-
-class DegradationError(ConfigError):
-    """A severity, a spec, a parameter set or an image that a degradation cannot use."""
 
 
 @dataclass(frozen=True)
@@ -209,15 +205,6 @@ class SampledDegradation(Degradation):
     @abstractmethod
     def transform(self, image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
         """The degradation itself, on a checked image and checked parameters."""
-
-
-def check_image(image: Any, where: str) -> None:
-    """Raise unless ``image`` is a ``H x W x 3`` float32 numpy array."""
-    if not isinstance(image, np.ndarray) or image.dtype != np.float32:
-        kind = getattr(image, "dtype", type(image).__name__)
-        raise DegradationError(f"{where}: expected a float32 numpy image, got {kind}")
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise DegradationError(f"{where}: expected a H x W x 3 image, got shape {image.shape}")
 
 
 def _snake_case(name: str) -> str:

@@ -11,27 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from bench.images import resize
 from degradations.base import DegradationError, Field, SampledDegradation
 
 INTERPOLATIONS = ("bicubic", "bilinear", "area", "nearest")
-
-
-def resize(image: np.ndarray, width: int, height: int, interpolation: str) -> np.ndarray:
-    """Resize with OpenCV (``bicubic`` is ``INTER_CUBIC``, ...), clipped to [0, 1].
-
-    Bicubic overshoots past 0 and 1 at edges; the clip keeps every step's output in range
-    (bilinear, area and nearest never leave it, so for them the clip changes nothing).
-    """
-    import cv2
-
-    flags = {
-        "bicubic": cv2.INTER_CUBIC,
-        "bilinear": cv2.INTER_LINEAR,
-        "area": cv2.INTER_AREA,
-        "nearest": cv2.INTER_NEAREST,
-    }
-    resized = cv2.resize(image, (width, height), interpolation=flags[interpolation])
-    return np.clip(resized, 0.0, 1.0, out=resized)
 
 
 class Downsample(SampledDegradation):

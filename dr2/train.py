@@ -26,9 +26,9 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from dr2.celeba import list_images, load_faces, split_files, to_model_range
 from dr2.demo_models import PRESETS, preset
 from dr2.diffusion import GaussianDiffusion, VarianceType
-from dr2.faces import list_images, load_faces, split_files, to_model_range
 from dr2.losses import training_loss
 from dr2.model_io import save_model
 from dr2.threads import ThreadTuner

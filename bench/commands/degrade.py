@@ -3,7 +3,7 @@
     dr2bench degrade --input HQ_DIR --chain gfpgan [--severity S] --seed 0 --output OUT
     dr2bench degrade --replay OUT/params.jsonl --output OUT2
 
-See :mod:`degradations.builder` for the output folder and ``docs/degradations.md``.
+See :mod:`bench.testset` for the output folder and ``docs/degradations.md``.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.replay is not None:
         return _replay(args)
+    from bench.chains import load_chain
     from bench.config import ConfigError
-    from degradations.builder import build_test_set
-    from degradations.chain import load_chain
+    from bench.testset import build_test_set
 
     if args.input is None or args.chain is None:
         raise ConfigError("--input and --chain are required (or --replay PARAMS)")
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from degradations.builder import replay_test_set
+    from bench.testset import replay_test_set
 
     manifest, mismatched = replay_test_set(
         args.replay,

@@ -36,7 +36,7 @@ def describe(registry: Registry) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     rows = describe(REGISTRIES[args.kind])
     if args.kind == "degradations":
-        from degradations.catalog import table_lines, with_ladders  # ladders and chains; no torch
+        from bench.catalog import table_lines, with_ladders  # ladders and chains; no torch
 
         rows = with_ladders(rows)
     if args.json:

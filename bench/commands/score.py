@@ -230,7 +230,7 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 def run(args: argparse.Namespace) -> int:
     from bench.config import ConfigError
     from bench.files import atomic_write_json
-    from bench.metrics.folders import print_progress, score_folders
+    from bench.scoring import print_progress, score_folders
 
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")

@@ -214,7 +214,7 @@ def _plugin_params(registry: Any, name: str, params: dict[str, Any], where: str)
 
 
 def _check_chain(spec: DegradationSpec, where: str) -> None:
-    from degradations.chain import available_chains, load_chain
+    from bench.chains import available_chains, load_chain
 
     chains = available_chains()
     if spec.chain not in chains:

@@ -118,7 +118,7 @@ def _dataset_kind(items: list[Item]) -> str:
 def _settings(config: RunConfig, kind: str) -> list[tuple[str, int, str]]:
     if kind != "synthetic":
         return [(NO_CHAIN, 0, "")]
-    from degradations.chain import load_chain
+    from bench.chains import load_chain
 
     settings = []
     for spec in config.degradations:

@@ -110,8 +110,8 @@ def _degrade(item: dict[str, Any]) -> list[dict[str, Any]]:
         if gt is not None and lq.shape != gt.shape:
             lq = _resize(lq, gt.shape[1], gt.shape[0])
     else:
+        from bench.chains import load_chain
         from bench.seeding import image_rng
-        from degradations.chain import load_chain
 
         chain = load_chain(item["chain"])
         steps = chain.sample(image_rng(*item["rng"]), item["severity"])

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dr2.analysis.distances import DEFAULT_THRESHOLD
-from dr2.analysis.faces import DegradationSpec
 from dr2.analysis.features import FeatureKind
+from dr2.analysis.inputs import ChainSetting
 from dr2.analysis.probe import DEFAULT_ALPHA, DEFAULT_FOLDS
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class InvarianceResult:
     """Tables of the experiment (see :func:`measure`)."""
 
     config: InvarianceConfig
-    degradations: tuple[DegradationSpec, ...]
+    degradations: tuple[ChainSetting, ...]
     image_ids: tuple[str, ...]
     alphas_cumprod: np.ndarray
     closed_form: pd.DataFrame
@@ -145,7 +145,7 @@ def noise_generator(seed: int, face: int, group: int, step: int) -> torch.Genera
 
 def collect(
     config: InvarianceConfig,
-    specs: list[DegradationSpec],
+    specs: list[ChainSetting],
     alphas_cumprod: np.ndarray,
     progress: Callable[[str], None] | None = None,
 ) -> Collected:
@@ -153,8 +153,8 @@ def collect(
     import torch
 
     from dr2.analysis.distances import band, signal_energy
-    from dr2.analysis.faces import degrade, face_paths, read_face, to_model
     from dr2.analysis.features import extract
+    from dr2.analysis.inputs import degrade, face_paths, read_face, to_model
 
     collected = Collected()
     dataset = Path(config.input).name
@@ -199,7 +199,7 @@ def measure(
     config: InvarianceConfig, progress: Callable[[str], None] | None = None
 ) -> InvarianceResult:
     """Run the experiment of the module docstring."""
-    from dr2.analysis.faces import degradation_specs
+    from dr2.analysis.inputs import degradation_specs
     from dr2.analysis.tables import closed_form_table, set_tables, threshold_table
 
     check_config(config)

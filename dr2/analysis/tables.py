@@ -25,13 +25,13 @@ from dr2.analysis.probe import mmd, probe_accuracy
 if TYPE_CHECKING:
     import pandas as pd
 
-    from dr2.analysis.faces import DegradationSpec
+    from dr2.analysis.inputs import ChainSetting
     from dr2.analysis.invariance import Collected, InvarianceConfig
 
 
 def closed_form_table(
     config: InvarianceConfig,
-    specs: list[DegradationSpec],
+    specs: list[ChainSetting],
     collected: Collected,
     alphas_cumprod: np.ndarray,
 ) -> pd.DataFrame:
@@ -68,7 +68,7 @@ def closed_form_table(
 
 
 def set_tables(
-    config: InvarianceConfig, specs: list[DegradationSpec], collected: Collected
+    config: InvarianceConfig, specs: list[ChainSetting], collected: Collected
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]]:
     """Probe and MMD per degradation, the all-types probe, and the features for the embedding."""
     import pandas as pd
@@ -134,7 +134,7 @@ def first_invariant_step(steps: list[int], indistinguishable: list[bool]) -> int
 
 def threshold_table(
     config: InvarianceConfig,
-    specs: list[DegradationSpec],
+    specs: list[ChainSetting],
     closed_form: pd.DataFrame,
     set_distances: pd.DataFrame,
 ) -> pd.DataFrame:

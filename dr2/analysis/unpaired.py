@@ -65,7 +65,7 @@ def read_faces(folder: Path, size: int, limit: int | None) -> torch.Tensor:
     """The faces of ``folder`` as ``(n, 3, size, size)`` float32 in [-1, 1]."""
     import torch
 
-    from dr2.analysis.faces import face_paths, read_face, to_model
+    from dr2.analysis.inputs import face_paths, read_face, to_model
 
     paths = face_paths(folder, limit)
     if len(paths) < 4:

@@ -15,8 +15,8 @@ import types
 import numpy as np
 import pytest
 
+from bench.chains import load_chain
 from bench.images import read_image, to_uint8
-from degradations.chain import load_chain
 from degradations.kernels import anisotropic_gaussian_kernel, gaussian_kernel_1d
 
 cv2 = pytest.importorskip("cv2")

@@ -14,11 +14,11 @@ import json
 import numpy as np
 import pytest
 
+from bench.chains import available_chains, load_chain
 from bench.images import list_images, read_image
 from bench.registry import DEGRADATIONS
 from bench.seeding import image_rng
 from degradations.base import DegradationError, SampledDegradation
-from degradations.chain import available_chains, load_chain
 
 DEGRADATION_NAMES = DEGRADATIONS.names()
 CHAIN_NAMES = available_chains()

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dr2.faces import face_box, list_images, load_faces, split_files
+from dr2.celeba import face_box, list_images, load_faces, split_files
 from dr2.model_io import load_model, read_metadata
 from dr2.train import TrainConfig, Trainer, ema_decay_at, main, train
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from bench.images import to_uint8
-from bench.metrics.common import prefetched, quantize, quantize_tensor
+from bench.parallel import prefetched
+from metrics.common import quantize, quantize_tensor
 
 
 def test_quantize_matches_the_image_convention(rng):

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from bench.cli import main
-from bench.metrics.dists import Dists
 from bench.weights import MissingWeightsError, entry, package_dir
+from metrics.dists import Dists
 from tests.metrics import calibration
 from tests.metrics.conftest import batch, pattern
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.metrics.fid import FewImagesWarning, Fid, Kid, frechet_distance
-from bench.metrics.reference import (
+from metrics.fid import FewImagesWarning, Fid, Kid, frechet_distance
+from metrics.reference import (
     ReferenceSetError,
     ReferenceStats,
     folder_features,
@@ -188,8 +188,8 @@ def test_folder_features_are_cached_by_content_and_identity(isolated_home, tmp_p
 def test_reference_from_the_weights_folder(isolated_home, tmp_path):
     import torch
 
-    from bench.metrics.reference import reference_from
     from bench.weights import MissingWeightsError
+    from metrics.reference import reference_from
 
     source = "weights:inception_ffhq512_stats"
     with pytest.raises(MissingWeightsError, match=r"inception_FFHQ_512\.pth"):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bench.images import list_images
-from bench.metrics.identity import Deg, Ids, IdsInput
-from bench.metrics.landmarks import Lmd
+from metrics.identity import Deg, Ids, IdsInput
+from metrics.landmarks import Lmd
 from tests.metrics.conftest import batch
 
 
@@ -91,7 +91,7 @@ def test_arcface_plumbing_with_a_stand_in_network(tmp_path, faces):
     import onnx
     from onnx import TensorProto, helper
 
-    from bench.metrics.faces import YunetBackend
+    from metrics.embeddings import YunetBackend
 
     graph = helper.make_graph(
         [helper.make_node("GlobalAveragePool", ["input.1"], ["pooled"]),

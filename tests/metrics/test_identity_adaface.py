@@ -299,14 +299,14 @@ def csv_metric(name: str, weights, challenge):
 
 
 def test_network_names_and_shapes_equal_the_original(spec):
-    from bench.metrics.adaface import AdafaceIR50
+    from metrics.adaface import AdafaceIR50
 
     ours = {name: list(value.shape) for name, value in AdafaceIR50().state_dict().items()}
     assert ours == spec
 
 
 def test_the_lightning_checkpoint_loads_strictly(weights):
-    from bench.metrics.adaface import load_network, read_checkpoint
+    from metrics.adaface import load_network, read_checkpoint
 
     assert "pytorch_lightning" not in sys.modules  # the stand-ins, never Lightning, are used
     before = set(torch.serialization.get_safe_globals())
@@ -346,7 +346,7 @@ def test_ids_and_deg_take_the_points_of_the_gt(weights, challenge, lq):
 
 
 def test_alignment_equals_warp_and_crop_face(lq):
-    from bench.metrics.adaface_alignment import align, similarity_matrix
+    from metrics.adaface_alignment import align, similarity_matrix
 
     for face in FACES:
         crop = align(lq[face], face_points(face))
@@ -360,7 +360,7 @@ def test_alignment_equals_warp_and_crop_face(lq):
 
 
 def test_network_input_is_bgr_scaled_to_minus_one_one():
-    from bench.metrics.adaface_alignment import network_input
+    from metrics.adaface_alignment import network_input
 
     crop = np.zeros((112, 112, 3), np.uint8)
     crop[..., 0] = 255  # red
@@ -387,7 +387,7 @@ def test_mtcnn_finds_the_face_and_none_on_grey(weights, lq):
 
 def test_detection_without_facenet_pytorch_says_what_to_install(monkeypatch):
     from bench.contracts import Unavailable
-    from bench.metrics.identity_adaface import MtcnnPoints
+    from metrics.identity_adaface import MtcnnPoints
 
     monkeypatch.setitem(sys.modules, "facenet_pytorch", None)
     with pytest.raises(Unavailable, match=r"pip install --no-deps facenet-pytorch==2\.6\.0"):
@@ -404,7 +404,7 @@ def test_an_output_of_another_size_gets_the_points_scaled(weights, challenge, lq
 
 
 def test_csv_points_are_found_by_pixels_or_the_reason_given(challenge, lq, tmp_path):
-    from bench.metrics.identity_adaface import CsvPoints
+    from metrics.identity_adaface import CsvPoints
 
     points = CsvPoints(challenge["csv"], challenge["images"])
     for face in FACES:
@@ -420,7 +420,7 @@ def test_csv_points_are_found_by_pixels_or_the_reason_given(challenge, lq, tmp_p
 
 
 def test_a_csv_without_the_point_columns_is_refused(tmp_path):
-    from bench.metrics.identity_adaface import read_points
+    from metrics.identity_adaface import read_points
 
     path = tmp_path / "faces.csv"
     path.write_text("filename,left_eye_x\nx,1\n", encoding="utf-8")
@@ -482,7 +482,7 @@ def test_a_missing_file_says_what_to_get_and_where(isolated_home):
     ids=["missing", "unexpected", "shape", "foreign-prefix"],
 )
 def test_a_file_of_another_network_is_refused_naming_the_key(weights, tmp_path, change, message):
-    from bench.metrics.adaface import AdafaceCheckpointError, load_network
+    from metrics.adaface import AdafaceCheckpointError, load_network
 
     checkpoint = lightning_checkpoint(weights["state"])
     change(checkpoint["state_dict"])
@@ -495,7 +495,7 @@ def test_a_file_of_another_network_is_refused_naming_the_key(weights, tmp_path, 
 
 
 def test_a_plain_state_dict_is_refused(weights, tmp_path):
-    from bench.metrics.adaface import AdafaceCheckpointError, load_network
+    from metrics.adaface import AdafaceCheckpointError, load_network
 
     path = tmp_path / "ir50.pth"
     torch.save(weights["state"], path)

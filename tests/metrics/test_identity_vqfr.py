@@ -22,9 +22,9 @@ import torch
 
 from bench.config import ConfigError
 from bench.images import list_images, write_png
-from bench.metrics.identity_vqfr import png_grey
 from bench.registry import METRICS
 from bench.weights import MissingWeightsError, UnsafeCheckpointError
+from metrics.identity_vqfr import png_grey
 from tests.metrics.conftest import batch
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -197,14 +197,14 @@ def scored(weights, face_pairs) -> dict[str, np.ndarray]:
 
 
 def test_network_names_and_shapes_equal_the_official_file(spec):
-    from bench.metrics.arcface18 import ArcfaceResNet18
+    from metrics.arcface18 import ArcfaceResNet18
 
     ours = {name: list(value.shape) for name, value in ArcfaceResNet18().state_dict().items()}
     assert ours == {name[len(PREFIX) :]: shape for name, shape in spec.items()}
 
 
 def test_both_official_layouts_load_strictly(weights):
-    from bench.metrics.arcface18 import load_network
+    from metrics.arcface18 import load_network
 
     for key in ("vqfr", "gfpgan"):
         network = load_network(weights[key])
@@ -347,7 +347,7 @@ def test_the_printed_mean_leaves_out_pairs_under_one_degree():
     ids=["missing", "unexpected", "shape", "mixed-prefix"],
 )
 def test_a_file_of_another_network_is_refused_naming_the_key(weights, tmp_path, change, message):
-    from bench.metrics.arcface18 import ArcfaceCheckpointError
+    from metrics.arcface18 import ArcfaceCheckpointError
 
     state = dict(weights["state"])
     change(state)
@@ -403,7 +403,7 @@ def test_list_metrics_shows_the_vqfr_tags(capsys):
 
 
 def test_cuda_convolutions_run_in_full_float32_and_the_settings_come_back():
-    from bench.metrics.arcface18 import ieee_float32
+    from metrics.arcface18 import ieee_float32
 
     settings = (torch.backends.cudnn.conv, torch.backends.cuda.matmul)
     before = [setting.fp32_precision for setting in settings]

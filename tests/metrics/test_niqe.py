@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench.images import list_images, read_image, to_uint8
-from bench.metrics.niqe import (
+from metrics.niqe import (
     Niqe,
     block_features,
     matlab_resize_matrix,
@@ -16,7 +16,7 @@ from bench.metrics.niqe import (
     niqe,
     pristine_model,
 )
-from bench.metrics.psnr_ssim import LUMA_OFFSET, LUMA_WEIGHTS
+from metrics.psnr_ssim import LUMA_OFFSET, LUMA_WEIGHTS
 from tests.metrics.conftest import batch
 
 

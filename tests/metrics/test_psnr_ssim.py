@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from bench.metrics.psnr_ssim import Psnr, Ssim
+from metrics.psnr_ssim import Psnr, Ssim
 from tests.metrics.conftest import batch, pattern
 
 

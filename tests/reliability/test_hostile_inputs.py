@@ -24,7 +24,7 @@ from bench.images import write_png
 from bench.run.config import load_run_config
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("bench", "degradations", "baselines", "dr2", "reports", "benchmarks")
+PACKAGES = ("bench", "degradations", "baselines", "metrics", "dr2", "reports", "benchmarks")
 
 
 class _Payload:
@@ -66,13 +66,13 @@ def _lpips_backbone(path: Path) -> None:
 
 
 def _fid_weights(path: Path) -> None:
-    from bench.metrics.inception import weights_state
+    from metrics.inception import weights_state
 
     weights_state("pytorch_fid", path)
 
 
 def _fid_statistics(path: Path) -> None:
-    from bench.metrics.reference import load_stats_file
+    from metrics.reference import load_stats_file
 
     load_stats_file(path)
 
@@ -191,7 +191,7 @@ def test_no_source_file_can_unpickle_code():
                     problems.append(f"{line} without weights_only=True")
                 elif name in ("np.load", "numpy.load") and _keyword(call, "allow_pickle"):
                     problems.append(f"{line} with allow_pickle")
-                elif name == "torch.jit.load" and where != "bench/metrics/inception.py":
+                elif name == "torch.jit.load" and where != "metrics/inception.py":
                     problems.append(f"{line} (TorchScript only from the installed fid-helper)")
     assert not problems, "\n".join(problems)
 

@@ -147,7 +147,7 @@ class MeanGapToReference(MeanGap):
         reference: str | None = None
 
     def configured_reference(self):
-        from bench.metrics.reference import reference_from
+        from metrics.reference import reference_from
 
         if self.params.reference is None:
             return None

@@ -11,7 +11,7 @@ from bench.cli import main
 from bench.config import ConfigError
 from bench.images import ImageError, write_png
 from dr2.analysis.distances import first_below, noise_energy, signal_energy, signal_ratio
-from dr2.analysis.faces import DegradationSpec, degrade, read_face, to_model
+from dr2.analysis.inputs import ChainSetting, degrade, read_face, to_model
 from dr2.analysis.invariance import InvarianceConfig, measure, schedule
 from dr2.analysis.outputs import write_invariance
 
@@ -57,7 +57,7 @@ def test_tables_have_every_degradation_band_and_step(result):
 def test_closed_form_replays_the_degradation(result, faces):
     """The signal of one face recomputed from the replayed degradation, by hand."""
     image = read_face(faces / "face2.png")
-    spec = DegradationSpec("gaussian_noise", 5)
+    spec = ChainSetting("gaussian_noise", 5)
     clean = to_model(image, SIZE)[None]
     degraded = to_model(degrade(image, spec, 0, faces.name, "face2.png"), SIZE)[None]
     signals = []

