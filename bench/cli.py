@@ -68,7 +68,8 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from bench.datasets import DatasetError
     from bench.images import ImageError
     from bench.registry import RegistryError
-    from reports.run import ReportError
+    from bench.run.folder import RunFolderError
+    from reports.results import ReportError
 
     return (
         ConfigError,
@@ -76,6 +77,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
         ImageError,
         RegistryError,
         ReportError,
+        RunFolderError,
         Unavailable,
         FileNotFoundError,
     )

@@ -21,6 +21,24 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 
 from bench.config import build, to_dict
+from bench.errors import Unavailable
+
+__all__ = [
+    "Dataset",
+    "Degradation",
+    "Item",
+    "Metric",
+    "NoParams",
+    "NoReferenceMetric",
+    "PairedMetric",
+    "Plugin",
+    "RestoreFailures",
+    "Restorer",
+    "Scores",
+    "SetMetric",
+    "SetValue",
+    "Unavailable",
+]
 
 if TYPE_CHECKING:
     import torch
@@ -262,10 +280,6 @@ class Dataset(Plugin):
     @abstractmethod
     def items(self) -> list[Item]:
         """The items, sorted by id."""
-
-
-class Unavailable(Exception):
-    """A plugin cannot run here (for example, its weights are missing); the message says why."""
 
 
 class RestoreFailures(Exception):

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.config import build, load_yaml
-from bench.contracts import Unavailable
+from bench.errors import Unavailable
 from bench.files import cached_sha256, sha256_file
 from bench.home import weights_dir
 from bench.registry import suggest

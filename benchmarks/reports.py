@@ -28,7 +28,7 @@ def _seconds(function, repeat: int = 1) -> float:
 def main() -> None:
     from reports.build import build_report
     from reports.pairwise import compare_restorers
-    from reports.run import load_run
+    from reports.results import load_results
     from reports.stats import bootstrap_ci
     from reports.summary import summarize
     from tests.reports.synthetic_run import write_synthetic_run
@@ -42,12 +42,12 @@ def main() -> None:
         small = write_synthetic_run(Path(folder) / "small")
         ids = tuple(f"{i:04d}.png" for i in range(100))
         large = write_synthetic_run(Path(folder) / "large", images=False, synthetic_ids=ids)
-        run = load_run(large)
+        run = load_results(large)
         result["large_run_records"] = len(run.records)
         result["large_summary_s"] = _seconds(lambda: summarize(run))
         result["large_pairwise_s"] = _seconds(lambda: compare_restorers(run))
         result["large_pairwise_comparisons"] = len(compare_restorers(run))
-        result["small_run_records"] = len(load_run(small).records)
+        result["small_run_records"] = len(load_results(small).records)
         result["small_full_report_s"] = _seconds(lambda: build_report(small, Path(folder) / "r1"))
         result["large_full_report_s"] = _seconds(lambda: build_report(large, Path(folder) / "r2"))
         html = Path(folder) / "r1" / "report.html"

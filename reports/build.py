@@ -20,8 +20,8 @@ from reports import html, latex, markdown
 from reports.contents import Report, analyse
 from reports.document import build_document
 from reports.figure_set import draw_figures
+from reports.results import ReportError, load_results
 from reports.robustness import mean_relative
-from reports.run import ReportError, load_run
 from reports.stats import RESAMPLES, SEED
 
 FORMATS = ("html", "md", "latex", "csv")
@@ -75,7 +75,7 @@ def build_report(
         ReportError: The run folder cannot be read, a format or the baseline is unknown.
     """
     formats = parse_formats(",".join(formats))
-    run = load_run(run_dir)
+    run = load_results(run_dir)
     folder = Path(out_dir) if out_dir is not None else run.folder / "report"
     report = analyse(run, baseline=baseline, resamples=resamples, seed=seed)
     figures = draw_figures(report, folder / "figures")

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 from reports.pairwise import compare_restorers, wins_ties_losses
 from reports.protocol_score import protocol_scores
+from reports.results import ReportError, Results
 from reports.robustness import (
     area_under_curves,
     mean_relative,
     relative_robustness,
     worst_case,
 )
-from reports.run import ReportError, Run
 from reports.stats import RESAMPLES, SEED
 from reports.summary import summarize
 from reports.tables import Column, Table, build_table, cell_tables, paper_table, slug
@@ -54,7 +54,7 @@ class Report:
         notes: What was left out, and why.
     """
 
-    run: Run
+    run: Results
     summary: pd.DataFrame
     paper: Table | None
     protocol_score: pd.DataFrame | None
@@ -74,7 +74,7 @@ class Report:
 
 
 def analyse(
-    run: Run, *, baseline: str | None = None, resamples: int = RESAMPLES, seed: int = SEED
+    run: Results, *, baseline: str | None = None, resamples: int = RESAMPLES, seed: int = SEED
 ) -> Report:
     """Compute every number of the report.
 
@@ -124,7 +124,7 @@ def analyse(
     )
 
 
-def _baseline(run: Run, baseline: str | None, notes: list[str]) -> str | None:
+def _baseline(run: Results, baseline: str | None, notes: list[str]) -> str | None:
     from bench.registry import suggest
 
     if baseline is None:
@@ -148,7 +148,7 @@ def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns=list(columns))
 
 
-def _auc_tables(auc: pd.DataFrame, run: Run) -> list[Table]:
+def _auc_tables(auc: pd.DataFrame, run: Results) -> list[Table]:
     tables = []
     for dataset, part in auc.groupby("dataset", sort=False):
         part = part.rename(columns={"auc": "mean"}).assign(
@@ -176,7 +176,7 @@ def _auc_tables(auc: pd.DataFrame, run: Run) -> list[Table]:
     return tables
 
 
-def _robustness_tables(relative: pd.DataFrame, run: Run, baseline: str | None) -> list[Table]:
+def _robustness_tables(relative: pd.DataFrame, run: Results, baseline: str | None) -> list[Table]:
     tables = []
     for dataset, part in mean_relative(relative).groupby("dataset", sort=False):
         part = part.rename(columns={"mean_relative": "mean"})

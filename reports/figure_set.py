@@ -15,9 +15,9 @@ from reports.qualitative import (
     selection_metric,
     worst_failures,
 )
+from reports.results import Results
 from reports.robustness import severity_curves
 from reports.robustness_plots import heatmap_figure, severity_figure
-from reports.run import Run
 from reports.tables import headline_severity, metric_label, slug
 from reports.tradeoff import tradeoff_figure
 
@@ -87,7 +87,7 @@ def tradeoff_figures(report: Report, folder: Path) -> list[SavedFigure]:
     return saved
 
 
-def qualitative_figures(run: Run, folder: Path, notes: list[str]) -> list[SavedFigure]:
+def qualitative_figures(run: Results, folder: Path, notes: list[str]) -> list[SavedFigure]:
     """Per (dataset, chain) at its headline severity: images by percentile, and the worst
     failures; a note in ``notes`` for each grid left out for want of images."""
     if not (run.folder / "images").is_dir():

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reports.run import CELL, SAMPLE, Run
+from reports.results import CELL, SAMPLE, Results
 from reports.stats import (
     CONFIDENCE,
     RESAMPLES,
@@ -47,7 +47,7 @@ PAIRWISE_COLUMNS = (
 
 
 def compare_restorers(
-    run: Run,
+    run: Results,
     *,
     resamples: int = RESAMPLES,
     confidence: float = CONFIDENCE,
@@ -57,7 +57,7 @@ def compare_restorers(
     """Every paired comparison of the run (see the module docstring for the definitions).
 
     Example:
-        >>> table = compare_restorers(load_run("runs/demo"))  # doctest: +SKIP
+        >>> table = compare_restorers(load_results("runs/demo"))  # doctest: +SKIP
         >>> table.query("metric == 'psnr' and p_holm < 0.05")  # doctest: +SKIP
     """
     import pandas as pd

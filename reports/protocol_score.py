@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.config import build
 from bench.protocols import IdentityGate, WeightedScore, gate_counts, overall_mean, weighted_score
-from reports.run import Run
+from reports.results import Results
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 KEYS = ("dataset", "chain", "severity", "seed", "restorer")
 
 
-def protocol_scores(run: Run) -> pd.DataFrame | None:
+def protocol_scores(run: Results) -> pd.DataFrame | None:
     """One row per cell, seed and restorer; ``None`` when the run's protocol has no score."""
     import pandas as pd
 
@@ -52,7 +52,7 @@ def protocol_scores(run: Run) -> pd.DataFrame | None:
 
 
 def _overall_values(
-    run: Run, score: WeightedScore, cell: dict[str, Any], ok: pd.DataFrame
+    run: Results, score: WeightedScore, cell: dict[str, Any], ok: pd.DataFrame
 ) -> tuple[dict[str, float | None], dict[str, str]]:
     overall: dict[str, float | None] = {}
     why: dict[str, str] = {}
@@ -76,7 +76,7 @@ def _values(records: pd.DataFrame, metric: str) -> dict[str, float]:
     return dict(zip(records["image_id"], records[metric].astype(float), strict=True))
 
 
-def _set_value(run: Run, cell: dict[str, Any], metric: str) -> tuple[float | None, str | None]:
+def _set_value(run: Results, cell: dict[str, Any], metric: str) -> tuple[float | None, str | None]:
     sets = run.sets
     match = sets[
         (sets["metric"] == metric)

@@ -7,8 +7,8 @@ Images are chosen in one cell by a per-image metric:
   position ``round(p / 100 * (n - 1))``;
 - worst failures: the samples whose worst value over the restorers is the worst.
 
-Images come from the run's ``images/`` folder (:mod:`reports.paths`); an output that is missing
-(a failed row) is shown as an empty panel marked "no image".
+Images come from the run's ``images/`` folder (:class:`bench.run.folder.RunFolder`); an output
+that is missing (a failed row) is shown as an empty panel marked "no image".
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bench.run.folder import RunFolder
 from reports.figures import OKABE_ITO, new_figure, styled
-from reports.paths import gt_path, lq_path, output_path
-from reports.run import Run
+from reports.results import Results
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +46,7 @@ class Sample:
     caption: str
 
 
-def selection_metric(cell: pd.DataFrame, run: Run) -> str | None:
+def selection_metric(cell: pd.DataFrame, run: Results) -> str | None:
     """The metric that chooses images in a cell: LPIPS, else PSNR, else NIQE, else the first."""
     with_values = [name for name in run.image_metrics if cell[name].notna().any()]
     preferred = [name for name in SELECTION_METRICS if name in with_values]
@@ -124,22 +124,20 @@ class GridSpec:
     with_gt: bool
 
 
-def missing_inputs(run: Run, spec: GridSpec) -> list[Path]:
+def missing_inputs(run: Results, spec: GridSpec) -> list[Path]:
     """The LQ (and GT) images of the grid that are not in the run folder."""
+    folder = RunFolder(run.folder)
     paths = []
     for sample in spec.samples:
-        paths.append(
-            lq_path(
-                run.folder, spec.dataset, spec.chain, spec.severity, sample.seed, sample.image_id
-            )
-        )
+        setting = (spec.dataset, spec.chain, spec.severity, sample.seed)
+        paths.append(folder.lq(*setting, sample.image_id))
         if spec.with_gt:
-            paths.append(gt_path(run.folder, spec.dataset, sample.image_id))
+            paths.append(folder.gt(spec.dataset, sample.image_id))
     return [path for path in paths if not path.exists()]
 
 
 @styled
-def grid_figure(run: Run, spec: GridSpec, crop: tuple[float, float, float] = CROP) -> Figure:
+def grid_figure(run: Results, spec: GridSpec, crop: tuple[float, float, float] = CROP) -> Figure:
     """The grid of ``spec``: one row per sample, LQ | restorers | GT, as one mosaic image.
 
     Panels keep the resolution of the largest image of the grid (at most ``MAX_SIDE`` pixels),
@@ -209,10 +207,11 @@ def _panel_side(paths: list[Path]) -> int:
     return min(MAX_SIDE, max(sides, default=MAX_SIDE))
 
 
-def _row_paths(run: Run, spec: GridSpec, sample: Sample) -> list[Path]:
+def _row_paths(run: Results, spec: GridSpec, sample: Sample) -> list[Path]:
+    folder = RunFolder(run.folder)
     cell = (spec.dataset, spec.chain, spec.severity, sample.seed, sample.image_id)
-    paths = [lq_path(run.folder, *cell)]
-    paths += [output_path(run.folder, label, *cell) for label in spec.restorers]
+    paths = [folder.lq(*cell)]
+    paths += [folder.output(label, *cell) for label in spec.restorers]
     if spec.with_gt:
-        paths.append(gt_path(run.folder, spec.dataset, sample.image_id))
+        paths.append(folder.gt(spec.dataset, sample.image_id))
     return paths

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reports.run import Run
+from reports.results import Results
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,7 +67,7 @@ def normalized_area(severities: np.ndarray, means: np.ndarray) -> float:
     return float(np.trapezoid(means, severities) / span)
 
 
-def relative_robustness(summary: pd.DataFrame, run: Run, baseline: str) -> pd.DataFrame:
+def relative_robustness(summary: pd.DataFrame, run: Results, baseline: str) -> pd.DataFrame:
     """``relative`` per (dataset, chain, restorer, metric) against ``baseline`` (see module doc)."""
     import pandas as pd
 
@@ -99,7 +99,7 @@ def mean_relative(relative: pd.DataFrame) -> pd.DataFrame:
     return means.rename("mean_relative").reset_index()
 
 
-def worst_case(auc: pd.DataFrame, run: Run) -> pd.DataFrame:
+def worst_case(auc: pd.DataFrame, run: Results) -> pd.DataFrame:
     """The worst chain per (dataset, restorer, metric), by ``auc``, with its value."""
     import pandas as pd
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reports.figures import HEATMAP, new_figure, restorer_styles, styled
-from reports.run import Run
+from reports.results import Results
 from reports.tables import decimals, metric_label
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ HEATMAPS_PER_ROW = 5
 
 
 @styled
-def severity_figure(curves: pd.DataFrame, run: Run, metric: str) -> Figure:
+def severity_figure(curves: pd.DataFrame, run: Results, metric: str) -> Figure:
     """One panel per chain: the metric's mean against severity, one line per restorer, with the
     95% interval as a band (set metrics have no band).
 
@@ -66,7 +66,7 @@ def _draw_curve(ax: Axes, line: pd.DataFrame, label: str, style: dict) -> None:
 
 @styled
 def heatmap_figure(
-    values: pd.DataFrame, run: Run, column: str, lower_is_better: dict[str, bool]
+    values: pd.DataFrame, run: Results, column: str, lower_is_better: dict[str, bool]
 ) -> Figure:
     """One panel per metric: restorers x chains coloured by ``column``, brighter is better.
 

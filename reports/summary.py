@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reports.run import CELL, Run
+from reports.results import CELL, Results
 from reports.stats import CONFIDENCE, RESAMPLES, SEED, bootstrap_ci
 
 if TYPE_CHECKING:
@@ -40,12 +40,12 @@ GROUP = ("dataset", "dataset_kind", "chain", "severity", "restorer")
 
 
 def summarize(
-    run: Run, *, resamples: int = RESAMPLES, confidence: float = CONFIDENCE, seed: int = SEED
+    run: Results, *, resamples: int = RESAMPLES, confidence: float = CONFIDENCE, seed: int = SEED
 ) -> pd.DataFrame:
     """Means and intervals of every metric in every cell, for every restorer.
 
     Example:
-        >>> table = summarize(load_run("runs/demo"))  # doctest: +SKIP
+        >>> table = summarize(load_results("runs/demo"))  # doctest: +SKIP
         >>> table.query("metric == 'psnr'")[["restorer", "mean", "ci_low"]]  # doctest: +SKIP
     """
     import pandas as pd
@@ -55,7 +55,7 @@ def summarize(
     return _sort_rows(frame, run)
 
 
-def _sort_rows(frame: pd.DataFrame, run: Run) -> pd.DataFrame:
+def _sort_rows(frame: pd.DataFrame, run: Results) -> pd.DataFrame:
     """Sort by cell, then restorers and metrics in the run's order."""
     restorer_order = {label: i for i, label in enumerate(run.restorers)}
     metric_order = {name: i for i, name in enumerate(run.metrics)}
@@ -71,7 +71,7 @@ def _sort_rows(frame: pd.DataFrame, run: Run) -> pd.DataFrame:
     return frame.sort_values(keys, key=order, kind="stable", ignore_index=True)
 
 
-def _image_rows(run: Run, resamples: int, confidence: float, seed: int) -> list[dict]:
+def _image_rows(run: Results, resamples: int, confidence: float, seed: int) -> list[dict]:
     rows = []
     for values, group in run.ok_records().groupby(list(GROUP), sort=True):
         cell = dict(zip(GROUP, values, strict=True))
@@ -97,7 +97,7 @@ def _image_rows(run: Run, resamples: int, confidence: float, seed: int) -> list[
     return rows
 
 
-def _set_rows(run: Run) -> list[dict]:
+def _set_rows(run: Results) -> list[dict]:
     sets = run.sets[run.sets["status"] == "ok"].dropna(subset=["value"])
     if sets.empty:
         return []

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reports.run import Run
+from reports.results import Results
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -185,7 +185,7 @@ def entries(
 
 def build_table(
     summary: pd.DataFrame,
-    run: Run,
+    run: Results,
     columns: list[Column],
     *,
     key: str,
@@ -225,7 +225,7 @@ def build_table(
     return Table(key=key, title=title, columns=tuple(columns), rows=rows, note="; ".join(notes))
 
 
-def cell_tables(summary: pd.DataFrame, run: Run) -> list[Table]:
+def cell_tables(summary: pd.DataFrame, run: Results) -> list[Table]:
     """One table per (dataset, chain, severity): mean ± half-width of the 95% interval."""
     tables = []
     for (dataset, chain, severity), part in summary.groupby(
@@ -254,7 +254,7 @@ def headline_severity(severities: set[int]) -> int:
     return 0 if 0 in severities else max(severities)
 
 
-def paper_table(summary: pd.DataFrame, run: Run) -> Table | None:
+def paper_table(summary: pd.DataFrame, run: Results) -> Table | None:
     """The layout of the DR2 and VQFR papers: synthetic sets with PSNR, SSIM, LPIPS, FID, the
     identity angle and the landmark distance, then real sets with FID and NIQE; means only.
 

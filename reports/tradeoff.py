@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reports.figures import new_figure, restorer_styles, styled
-from reports.run import CELL, Run
+from reports.results import CELL, Results
 from reports.tables import family, metric_label
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def pareto_front(x: np.ndarray, y: np.ndarray, x_higher: bool, y_higher: bool) -
     return ~(at_least & better).any(axis=1)
 
 
-def tradeoff_points(summary: pd.DataFrame, run: Run) -> tuple[pd.DataFrame, str, str]:
+def tradeoff_points(summary: pd.DataFrame, run: Results) -> tuple[pd.DataFrame, str, str]:
     """Fidelity and quality of every restorer in each cell with a grid; and the two metrics.
 
     Returns an empty frame when the run has no N x tau grid or lacks the metrics.
@@ -74,7 +74,7 @@ def tradeoff_points(summary: pd.DataFrame, run: Run) -> tuple[pd.DataFrame, str,
 
 
 @styled
-def tradeoff_figure(points: pd.DataFrame, run: Run, fidelity: str, quality: str) -> Figure:
+def tradeoff_figure(points: pd.DataFrame, run: Results, fidelity: str, quality: str) -> Figure:
     """One panel per severity of one (dataset, chain): quality (x) against fidelity (y)."""
     severities = sorted(set(points["severity"]))
     figure = new_figure(2.5 * len(severities) + 1.4, 2.4)
@@ -90,7 +90,7 @@ def tradeoff_figure(points: pd.DataFrame, run: Run, fidelity: str, quality: str)
     return figure
 
 
-def _axis(run: Run, metric: str) -> str:
+def _axis(run: Results, metric: str) -> str:
     return f"{metric_label(metric)} {'↑' if run.metrics[metric].higher_is_better else '↓'}"
 
 

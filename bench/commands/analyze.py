@@ -196,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_invariance(args: argparse.Namespace) -> int:
-    from dr2.analysis.invariance import InvarianceConfig, measure
+    from dr2.analysis.experiment import InvarianceConfig
+    from dr2.analysis.invariance import measure
     from dr2.analysis.outputs import threshold_markdown, write_invariance
 
     config = InvarianceConfig(

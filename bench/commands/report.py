@@ -26,7 +26,7 @@ def write_report(run_dir: str | Path) -> Path | None:
     """The full report of a run folder in ``RUN_DIR/report``; returns the HTML file.
 
     Raises:
-        reports.run.ReportError: The run folder cannot be read.
+        bench.run.folder.RunFolderError: The run folder cannot be read.
     """
     from reports.build import build_report
 
@@ -34,14 +34,15 @@ def write_report(run_dir: str | Path) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.run.folder import RunFolderError
     from reports.build import build_report, parse_formats
-    from reports.run import ReportError
+    from reports.results import ReportError
 
     try:
         files = build_report(
             args.run_dir, args.out, formats=parse_formats(args.format), baseline=args.baseline
         )
-    except ReportError as exc:
+    except (ReportError, RunFolderError) as exc:
         print(f"dr2bench report: error: {exc}", file=sys.stderr)
         return 2
     print(f"report: {len(files.files)} files in {files.folder}")

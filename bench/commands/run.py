@@ -93,9 +93,9 @@ def run(args: argparse.Namespace) -> int:
 def _print_protocol_score(run_dir: object) -> None:
     """The protocol's weighted score per restorer, or the terms it is missing."""
     from reports.protocol_score import protocol_scores
-    from reports.run import load_run
+    from reports.results import load_results
 
-    scores = protocol_scores(load_run(run_dir))
+    scores = protocol_scores(load_results(run_dir))
     if scores is None:
         return
     for row in scores.to_dict("records"):

@@ -25,6 +25,7 @@ when the config is loaded, so a typo fails before any work starts, naming the fi
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.config import ConfigError, build, load_yaml
+from bench.files import hash_value
 from bench.protocols import expand, load_protocol, metric_entry
 from bench.registry import DATASETS, METRICS, RESTORERS, RegistryError
 
@@ -106,12 +108,47 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
-class RestorerRun:
-    """One point of a restorer grid: a unique label and the full parameters."""
+class GridPoint:
+    """One point of a restorer grid, with what identifies its outputs.
+
+    Attributes:
+        label: Its unique name in the run (the restorer, grid values in brackets).
+        name: The registered restorer.
+        params: The parameters given (what a worker creates the restorer with).
+        config: The restorer's full, validated parameters (``Restorer.config()``).
+        version: The restorer's version.
+        stochastic: Whether its outputs depend on the per-image seeds.
+        whole_set: Whether it takes a whole cell in one call.
+        weights: sha256 of the files whose bytes decide its outputs, by path.
+    """
 
     label: str
     name: str
     params: dict[str, Any]
+    config: dict[str, Any]
+    version: int
+    stochastic: bool
+    whole_set: bool
+    weights: dict[str, str]
+
+    @property
+    def params_json(self) -> str:
+        return json.dumps(self.params, sort_keys=True)
+
+    def restore_key(self, lq_key: str, image_seed: int) -> str:
+        """The cache key of its output for one LQ image (and seed, when stochastic)."""
+        return hash_value(
+            {
+                "stage": "out",
+                "lq": lq_key,
+                "label": self.label,
+                "restorer": self.name,
+                "version": self.version,
+                "params": self.config,
+                "weights": self.weights,
+                "seed": image_seed if self.stochastic else None,
+            }
+        )
 
 
 def load_run_config(path: str | Path, **overrides: Any) -> RunConfig:
@@ -172,8 +209,8 @@ def check(config: RunConfig, where: str) -> None:
         _plugin_params(METRICS, spec.name, spec.params, f"{where}: metrics[{i}]")
         _safe_label(spec.column, f"{where}: metrics[{i}].label")
     _unique([m.column for m in config.metrics], "metric label", where)
-    runs = restorer_runs(config, where)
-    _unique([r.label for r in runs], "restorer label", where)
+    points = grid_points(config, where)
+    _unique([p.label for p in points], "restorer label", where)
     for spec in config.degradations:
         _check_chain(spec, where)
     if config.batch_size < 1:
@@ -182,9 +219,9 @@ def check(config: RunConfig, where: str) -> None:
         raise ConfigError(f"{where}: timeout_s must be positive")
 
 
-def restorer_runs(config: RunConfig, where: str = "config") -> list[RestorerRun]:
-    """Expand every restorer's grid into labelled runs, checking each parameter set."""
-    runs = []
+def grid_points(config: RunConfig, where: str = "config") -> list[GridPoint]:
+    """Expand every restorer's grid into labelled points, building each restorer once."""
+    points = []
     for i, spec in enumerate(config.restorers):
         keys = list(spec.grid)
         empty = [key for key in keys if not spec.grid[key]]
@@ -194,18 +231,30 @@ def restorer_runs(config: RunConfig, where: str = "config") -> list[RestorerRun]
             point = dict(zip(keys, values, strict=True))
             params = dict(spec.params) | point
             here = f"{where}: restorers[{i}]"
-            _plugin_params(RESTORERS, spec.name, params, here)
+            restorer = _plugin_params(RESTORERS, spec.name, params, here)
             suffix = ",".join(f"{k}={v}" for k, v in point.items())
             label = spec.label or spec.name
             label = f"{label}[{suffix}]" if suffix else label
             _safe_label(label, f"{here}.label")
-            runs.append(RestorerRun(label=label, name=spec.name, params=params))
-    return runs
+            points.append(
+                GridPoint(
+                    label=label,
+                    name=spec.name,
+                    params=params,
+                    config=restorer.config(),
+                    version=int(restorer.version),
+                    stochastic=bool(restorer.stochastic),
+                    whole_set=bool(restorer.whole_set),
+                    weights=restorer.fingerprint(),
+                )
+            )
+    return points
 
 
-def _plugin_params(registry: Any, name: str, params: dict[str, Any], where: str) -> None:
+def _plugin_params(registry: Any, name: str, params: dict[str, Any], where: str) -> Any:
+    """The plugin ``name`` created with ``params``; a bad name or parameter names ``where``."""
     try:
-        registry.create(name, **params)
+        return registry.create(name, **params)
     except RegistryError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
     except ConfigError as exc:

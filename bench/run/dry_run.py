@@ -4,27 +4,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bench.run.plan import restore_key, score_key
+
 if TYPE_CHECKING:
+    from bench.run.folder import RunFolder
     from bench.run.plan import Plan
-    from bench.run.runner import Runner
+    from bench.run.records import MetricInfo
 
 
-def print_plan(runner: Runner, plan: Plan) -> None:
+def print_plan(folder: RunFolder, plan: Plan, metrics: list[MetricInfo]) -> None:
     """Print the cells, restorers and metrics of ``plan`` with the cached share of each phase."""
     cells = sorted({s.cell for s in plan.samples}, key=lambda c: c.parts())
-    print(f"run '{runner.config.name}' -> {runner.dir}")
+    print(f"run '{plan.config.name}' -> {folder.path}")
     for cell in cells:
         count = sum(1 for s in plan.samples if s.cell == cell)
         print(f"  cell {'/'.join(cell.parts())} ({cell.dataset_kind}): {count} images")
-    print(f"  restorers: {', '.join(r.label for r in plan.runs)}")
-    print(f"  metrics: {', '.join(m.name for m in runner.metrics) or 'none'}")
-    lq_done = sum(1 for s in plan.samples if runner._done(s.lq_key, runner.lq(s)))
-    pairs = [(r, s) for r in plan.runs for s in plan.samples]
-    out_done = sum(1 for r, s in pairs if runner._done(r.restore_key(s), runner.out(r, s)))
+    print(f"  restorers: {', '.join(p.label for p in plan.points)}")
+    print(f"  metrics: {', '.join(m.name for m in metrics) or 'none'}")
+    lq_done = sum(
+        folder.done(s.lq_key, folder.lq(*s.cell.where(), s.image_id)) for s in plan.samples
+    )
+    pairs = [(p, s) for p in plan.points for s in plan.samples]
+    out_done = sum(
+        folder.done(restore_key(p, s), folder.output(p.label, *s.cell.where(), s.image_id))
+        for p, s in pairs
+    )
     print(f"  degrade: {lq_done}/{len(plan.samples)} cached")
     print(f"  restore: {out_done}/{len(pairs)} cached")
-    for metric in runner.metrics:
+    for metric in metrics:
         if metric.kind == "set":
             continue
-        keys = [k for r, s in pairs if (k := runner.score_key(metric, r, s))]
-        print(f"  score {metric.name}: {sum(runner._done(k) for k in keys)}/{len(keys)} cached")
+        keys = [k for p, s in pairs if (k := score_key(metric, p, s))]
+        print(f"  score {metric.name}: {sum(folder.done(k) for k in keys)}/{len(keys)} cached")

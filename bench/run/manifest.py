@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import os
 import platform
 import subprocess
@@ -18,7 +17,8 @@ from bench.protocols import load_protocol
 
 if TYPE_CHECKING:
     from bench.run.plan import Plan
-    from bench.run.runner import Runner
+    from bench.run.records import MetricInfo
+    from bench.run.summary import RunSummary
 
 PACKAGES = (
     "torch",
@@ -107,38 +107,28 @@ def provenance() -> dict[str, Any]:
     }
 
 
-def run_manifest(runner: Runner, plan: Plan, started: str) -> dict[str, Any]:
+def run_manifest(
+    plan: Plan, metrics: list[MetricInfo], summary: RunSummary, started: str
+) -> dict[str, Any]:
     """The whole ``manifest.json`` of a finished run (see docs/run-format.md)."""
-    summary = runner.summary
-    protocol = runner.config.protocol
+    config = plan.config
     return {
-        "name": runner.config.name,
-        "config": to_dict(runner.config),
-        "protocol": load_protocol(protocol).describe() if protocol else None,
-        "seeds": list(runner.config.all_seeds()),
+        "name": config.name,
+        "config": to_dict(config),
+        "protocol": load_protocol(config.protocol).describe() if config.protocol else None,
+        "seeds": list(config.all_seeds()),
         "started": started,
         "finished": now(),
         **provenance(),
-        "metrics": {
-            m.name: {
-                "name": m.plugin,
-                "params": json.loads(m.params_json),
-                "kind": m.kind,
-                "reference": m.reference,
-                "version": m.version,
-                "higher_is_better": m.higher_is_better,
-                "config": m.config,
-            }
-            for m in runner.metrics
-        },
+        "metrics": {m.name: m.manifest_entry() for m in metrics},
         "restorers": {
-            r.label: {
-                "name": r.name,
-                "version": r.version,
-                "params": r.params,
-                "weights": r.weights,
+            point.label: {
+                "name": point.name,
+                "version": point.version,
+                "params": point.config,
+                "weights": point.weights,
             }
-            for r in plan.runs
+            for point in plan.points
         },
         "failures": {"count": summary.failed, "by_status": summary.failures},
         "skipped": {"count": summary.skipped, "files": plan.skipped},

@@ -1,4 +1,4 @@
-"""Expanding a run config into samples and restorer runs, with the cache key of every result.
+"""Expanding a run config into samples and grid points, with the cache key of every result.
 
 A *cell* is (dataset, chain, severity, seed); a *sample* is one image in one cell. Cache keys are
 sha256 hashes of everything that changes a result, chained stage to stage:
@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bench.contracts import Item
 from bench.datasets import DatasetError
 from bench.files import cached_sha256, hash_value
-from bench.registry import DATASETS, RESTORERS
-from bench.run.config import RestorerRun, RunConfig, restorer_runs
+from bench.registry import DATASETS
+from bench.run.config import GridPoint, RunConfig, grid_points
 from bench.seeding import NO_CHAIN, image_seed
+
+if TYPE_CHECKING:
+    from bench.run.records import MetricInfo
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,10 @@ class Cell:
 
     def parts(self) -> tuple[str, str, str, str]:
         return (self.dataset, self.chain, str(self.severity), str(self.seed))
+
+    def where(self) -> tuple[str, str, int, int]:
+        """``(dataset, chain, severity, seed)``: where its images are in a run folder."""
+        return (self.dataset, self.chain, self.severity, self.seed)
 
 
 @dataclass(frozen=True)
@@ -52,39 +59,29 @@ class Sample:
 
 
 @dataclass(frozen=True)
-class Run:
-    """A restorer run with what identifies its results."""
-
-    label: str
-    name: str
-    params: dict[str, Any]
-    version: int
-    stochastic: bool
-    weights: dict[str, str]
-
-    def restore_key(self, sample: Sample) -> str:
-        return hash_value(
-            {
-                "stage": "out",
-                "lq": sample.lq_key,
-                "label": self.label,
-                "restorer": self.name,
-                "version": self.version,
-                "params": self.params,
-                "weights": self.weights,
-                "seed": sample.image_seed if self.stochastic else None,
-            }
-        )
-
-
-@dataclass(frozen=True)
 class Plan:
     """Everything a run will compute."""
 
     config: RunConfig
     samples: list[Sample]
-    runs: list[Run]
+    points: list[GridPoint]
     skipped: dict[str, list[str]] = field(default_factory=dict)
+
+
+def restore_key(point: GridPoint, sample: Sample) -> str:
+    """The cache key of ``point``'s output for ``sample``."""
+    return point.restore_key(sample.lq_key, sample.image_seed)
+
+
+def score_key(metric: MetricInfo, point: GridPoint, sample: Sample) -> str | None:
+    """The cache key of a per-image metric value, or ``None`` where the metric does not apply
+    (a paired metric on an image without the reference it compares with)."""
+    reference = None
+    if metric.kind == "paired":
+        reference = sample.lq_key if metric.reference == "input" else sample.gt_key
+        if reference is None:
+            return None
+    return hash_value(metric.identity() | {"out": restore_key(point, sample), "ref": reference})
 
 
 def make_plan(config: RunConfig) -> Plan:
@@ -105,8 +102,7 @@ def make_plan(config: RunConfig) -> Plan:
             for seed in config.all_seeds():
                 cell = Cell(spec.name, kind, chain, severity, seed)
                 samples.extend(_sample(cell, item, chain_identity) for item in items)
-    runs = [_run(r) for r in restorer_runs(config)]
-    return Plan(config=config, samples=samples, runs=runs, skipped=skipped)
+    return Plan(config=config, samples=samples, points=grid_points(config), skipped=skipped)
 
 
 def _dataset_kind(items: list[Item]) -> str:
@@ -152,19 +148,6 @@ def _sample(cell: Cell, item: Item, chain_identity: str) -> Sample:
     )
     seed = image_seed(cell.seed, cell.dataset, item.id, cell.chain, cell.severity)
     return Sample(cell, item.id, source, item.gt, lq_key, gt_key, seed, item.problem)
-
-
-def _run(run: RestorerRun) -> Run:
-    cls = RESTORERS.get(run.name)
-    restorer = RESTORERS.create(run.name, **run.params)
-    return Run(
-        label=run.label,
-        name=run.name,
-        params=restorer.config(),
-        version=int(cls.version),
-        stochastic=bool(cls.stochastic),
-        weights=restorer.fingerprint(),
-    )
 
 
 def _check_id(dataset: str, item: Item) -> None:

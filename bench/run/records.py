@@ -1,13 +1,16 @@
-"""Assembling ``records.parquet``, ``sets.parquet`` and ``timings.parquet`` from the journal.
+"""The run's tables and their schemas: ``records.parquet``, ``sets.parquet``, ``timings.parquet``.
 
 The tables are pure functions of the plan and the journal, sorted by their key columns and
-written atomically, so a rerun or another executor writes the same bytes.
+written atomically, so a rerun or another executor writes the same bytes. The reports read them
+with these schemas (``docs/run-format.md``); a metric column is described by :class:`MetricInfo`,
+which the manifest records.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,109 @@ from bench.files import atomic_write_bytes
 
 KEY_COLUMNS = ["dataset", "chain", "severity", "seed", "restorer", "image_id"]
 SET_KEY_COLUMNS = ["dataset", "chain", "severity", "seed", "restorer", "metric"]
+RECORD_COLUMNS = (
+    "dataset",
+    "dataset_kind",
+    "image_id",
+    "chain",
+    "severity",
+    "seed",
+    "degradation_params",
+    "restorer",
+    "restorer_name",
+    "restorer_version",
+    "restorer_params",
+    "status",
+    "error",
+    "metric_errors",
+)  # and one column per per-image metric
+SET_COLUMNS = (
+    "dataset",
+    "dataset_kind",
+    "chain",
+    "severity",
+    "seed",
+    "restorer",
+    "metric",
+    "value",
+    "n",
+    "reference",
+    "config",
+    "extra",
+    "status",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A metric of a run: its column, its plugin and what identifies its values.
+
+    Attributes:
+        name: Its column in ``records.parquet`` (its ``metric`` in ``sets.parquet``): its label.
+        plugin: The registered metric (``deg.vqfr``).
+        kind: ``paired``, ``no_reference`` or ``set``.
+        higher_is_better: Its direction.
+        reference: What a paired metric compares with: ``gt`` or ``input``.
+        version: The plugin's version.
+        config: Its conventions (``Metric.config()``).
+        params: The parameters it was created with.
+    """
+
+    name: str
+    plugin: str
+    kind: str
+    higher_is_better: bool
+    reference: str = "gt"
+    version: int = 1
+    config: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params_json(self) -> str:
+        return json.dumps(self.params, sort_keys=True)
+
+    @property
+    def leaves_out_below(self) -> float | None:
+        """The published mean leaves out values under this (VQFR's Deg.), or ``None``."""
+        below = self.config.get("mean_leaves_out_below")
+        return None if below is None else float(below)
+
+    def identity(self) -> dict[str, Any]:
+        """What its values' cache keys hash."""
+        return {"metric": self.plugin, "version": self.version, "config": self.config}
+
+    def manifest_entry(self) -> dict[str, Any]:
+        """Its entry in ``manifest.json``'s ``metrics``."""
+        return {
+            "name": self.plugin,
+            "params": self.params,
+            "kind": self.kind,
+            "reference": self.reference,
+            "version": self.version,
+            "higher_is_better": self.higher_is_better,
+            "config": self.config,
+        }
+
+    @classmethod
+    def from_manifest(cls, name: str, entry: Any) -> MetricInfo:
+        """The metric ``name`` from its manifest entry.
+
+        Raises:
+            ValueError: the entry has no boolean ``higher_is_better``.
+        """
+        if not isinstance(entry, dict) or not isinstance(entry.get("higher_is_better"), bool):
+            raise ValueError(f"metrics.{name} needs a boolean 'higher_is_better'")
+        return cls(
+            name=name,
+            plugin=str(entry.get("name", name)),
+            kind=str(entry.get("kind", "")),
+            higher_is_better=entry["higher_is_better"],
+            reference=str(entry.get("reference", "gt")),
+            version=int(entry.get("version", 1)),
+            config=dict(entry.get("config") or {}),
+            params=dict(entry.get("params") or {}),
+        )
 
 
 def _json(value: Any) -> str:
@@ -22,7 +128,7 @@ def _json(value: Any) -> str:
 
 
 def record_row(
-    sample: Any, run: Any, lq: dict | None, out: dict | None, scores: dict[str, dict | None]
+    sample: Any, point: Any, lq: dict | None, out: dict | None, scores: dict[str, dict | None]
 ) -> dict[str, Any]:
     """One row of records.parquet (see docs/run-format.md)."""
     cell = sample.cell
@@ -35,10 +141,10 @@ def record_row(
         "severity": cell.severity,
         "seed": cell.seed,
         "degradation_params": _json(lq.get("steps", []) if lq else []),
-        "restorer": run.label,
-        "restorer_name": run.name,
-        "restorer_version": run.version,
-        "restorer_params": _json(run.params),
+        "restorer": point.label,
+        "restorer_name": point.name,
+        "restorer_version": point.version,
+        "restorer_params": _json(point.config),
         "status": status,
         "error": error,
     }
@@ -62,7 +168,7 @@ def _status(lq: dict | None, out: dict | None) -> tuple[str, str | None]:
     return out["status"], out.get("error")
 
 
-def timing_row(sample: Any, run: Any, lq: dict | None, out: dict | None) -> dict[str, Any]:
+def timing_row(sample: Any, point: Any, lq: dict | None, out: dict | None) -> dict[str, Any]:
     """One row of timings.parquet."""
     cell = sample.cell
     return {
@@ -70,14 +176,14 @@ def timing_row(sample: Any, run: Any, lq: dict | None, out: dict | None) -> dict
         "chain": cell.chain,
         "severity": cell.severity,
         "seed": cell.seed,
-        "restorer": run.label,
+        "restorer": point.label,
         "image_id": sample.image_id,
         "time_degrade_s": lq.get("time", float("nan")) if lq else float("nan"),
         "time_restore_s": out.get("time", float("nan")) if out else float("nan"),
     }
 
 
-def set_row(cell: Any, run: Any, metric: str, entry: dict[str, Any]) -> dict[str, Any]:
+def set_row(cell: Any, point: Any, metric: str, entry: dict[str, Any]) -> dict[str, Any]:
     """One row of sets.parquet."""
     return {
         "dataset": cell.dataset,
@@ -85,7 +191,7 @@ def set_row(cell: Any, run: Any, metric: str, entry: dict[str, Any]) -> dict[str
         "chain": cell.chain,
         "severity": cell.severity,
         "seed": cell.seed,
-        "restorer": run.label,
+        "restorer": point.label,
         "metric": metric,
         "value": float("nan") if entry.get("value") is None else entry["value"],
         "n": int(entry.get("n", 0)),

@@ -1,34 +1,28 @@
 """The grid runner: degrade, restore, score, record; each phase cached and resumable.
 
 Phases run in order and each writes to disk: LQ images (shared by every restorer), restored
-images (one per restorer run and image), then each metric separately. Finished work is in the
-journal under its cache key, so a rerun computes only what is new, and a run killed at any
-moment resumes where it stopped.
+images (one per grid point and image), then each metric separately. Finished work is in the
+run folder's journal under its cache key (:class:`bench.run.folder.RunFolder`), so a rerun
+computes only what is new, and a run killed at any moment resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
-import shutil
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.config import to_dict
-from bench.files import atomic_write_json, hash_value, remove_temporaries
-from bench.registry import METRICS, RESTORERS
-from bench.run import records, work
-from bench.run.config import MetricSpec, RunConfig
+from bench.registry import METRICS
+from bench.run import records, sets, work
+from bench.run.config import GridPoint, MetricSpec, RunConfig
 from bench.run.dry_run import print_plan
-from bench.run.journal import Journal, RunLock
+from bench.run.folder import RunFolder
 from bench.run.manifest import now, run_manifest
-from bench.run.plan import Cell, Plan, Run, Sample, make_plan
-from bench.run.sets import compute_set_metric, set_rows
-from reports.paths import gt_path, lq_path, output_path
-from reports.run import SET_COLUMNS  # the reports read what the runner writes: one schema
+from bench.run.plan import Cell, Plan, Sample, make_plan, restore_key, score_key
+from bench.run.records import MetricInfo
+from bench.run.summary import RunSummary
 
 log = logging.getLogger("dr2bench.run")
 DEGRADE_CHUNK = 8
@@ -38,54 +32,19 @@ class ConfigChangedError(RuntimeError):
     """The output folder holds a run of another config and ``--resume`` was not given."""
 
 
-@dataclass
-class RunSummary:
-    """What a run did."""
-
-    run_dir: Path
-    computed: dict[str, int] = field(default_factory=dict)
-    rows: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
-    skipped: int = 0
-    unavailable: set[str] = field(default_factory=set)  # why plugins could not run here
-
-    @property
-    def failed(self) -> int:
-        return sum(self.failures.values())
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """A metric of the run, with what identifies its values.
-
-    ``name`` is its column (its label, by default the registered name ``plugin``).
-    """
-
-    name: str
-    plugin: str
-    kind: str
-    reference: str
-    higher_is_better: bool
-    version: int
-    config: dict[str, Any]
-    params_json: str
-
-    def identity(self) -> dict[str, Any]:
-        return {"metric": self.plugin, "version": self.version, "config": self.config}
-
-
 def metric_info(spec: MetricSpec) -> MetricInfo:
+    """A config's metric, created once to read its kind, direction and conventions."""
     instance = METRICS.create(spec.name, **spec.params)
     cls = type(instance)
     return MetricInfo(
         name=spec.column,
         plugin=spec.name,
         kind=cls.kind,
-        reference=getattr(cls, "reference", "gt"),
         higher_is_better=bool(cls.higher_is_better),
+        reference=getattr(cls, "reference", "gt"),
         version=int(cls.version),
         config=instance.config(),
-        params_json=json.dumps(spec.params, sort_keys=True),
+        params=dict(spec.params),
     )
 
 
@@ -96,32 +55,24 @@ class Runner:
         self.config = config
         self.executor = executor
         self.progress = progress
-        self.dir = Path(config.output)
+        self.folder = RunFolder(config.output)
         self.metrics = [metric_info(spec) for spec in config.metrics]
-        self.summary = RunSummary(self.dir)
-        self._tried: set[str] = set()  # keys computed (or attempted) in this run
-        self.set_references: dict[str, Any] = {}
+        self.summary = RunSummary(self.folder.path)
+        self.set_references: dict[str, dict[str, Any]] = {}  # by set metric, by dataset
 
-    # -- paths -------------------------------------------------------------------------------
-    def lq(self, s: Sample) -> Path:
-        return lq_path(self.dir, *s.cell.parts()[:2], s.cell.severity, s.cell.seed, s.image_id)
-
-    def gt(self, s: Sample) -> Path:
-        return gt_path(self.dir, s.cell.dataset, s.image_id)
-
-    def out(self, run: Run, s: Sample) -> Path:
-        c = s.cell
-        return output_path(self.dir, run.label, c.dataset, c.chain, c.severity, c.seed, s.image_id)
+    @property
+    def dir(self) -> Path:
+        return self.folder.path
 
     # -- driver ------------------------------------------------------------------------------
     def run(self, *, resume: bool = False, dry_run: bool = False) -> RunSummary:
-        with RunLock(self.dir):
+        with self.folder.lock():
             plan = make_plan(self.config)
-            self.journal = Journal(self.dir / "journal.jsonl")
+            self.folder.open()
             handler = None
             try:
                 if dry_run:
-                    print_plan(self, plan)
+                    print_plan(self.folder, plan, self.metrics)
                     return self.summary
                 self._check_config(resume)
                 work.forget_unavailable()
@@ -131,24 +82,22 @@ class Runner:
                 self._degrade(plan)
                 self._restore(plan)
                 self._score(plan)
-                for metric in self.metrics:
-                    if metric.kind == "set":
-                        compute_set_metric(self, plan, metric)
+                self._sets(plan)
                 self._write_outputs(plan, started)
             finally:
-                self.journal.close()
+                self.folder.close()
                 if handler is not None:
                     log.removeHandler(handler)
                     handler.close()
         return self.summary
 
     def _check_config(self, resume: bool) -> None:
-        path = self.dir / "manifest.json"
+        path = self.folder.manifest_path
         if resume or not path.exists():
             return
         try:
-            previous = json.loads(path.read_text(encoding="utf-8")).get("config")
-        except (ValueError, AttributeError) as exc:
+            previous = self.folder.read_manifest().get("config")
+        except ValueError as exc:
             raise ConfigChangedError(
                 f"{path} is damaged ({exc}); pass --resume to continue the run in this folder "
                 "(finished work is reused and the manifest rewritten)"
@@ -160,7 +109,7 @@ class Runner:
             )
 
     def _attach_log(self) -> logging.Handler:
-        handler = logging.FileHandler(self.dir / "run.log")
+        handler = logging.FileHandler(self.folder.log_path)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
@@ -169,20 +118,18 @@ class Runner:
 
     def _tidy(self, plan: Plan) -> None:
         """Remove what an interrupted write left; log the files the datasets left out."""
-        removed = remove_temporaries(self.dir)
+        removed = self.folder.remove_temporaries()
         if removed:
             log.info("removed %d temporary files of writes interrupted by a crash", removed)
-        if self.journal.damaged:
+        if self.folder.damaged_lines:
             log.warning(
-                "journal: %d damaged lines ignored; their work is done again", self.journal.damaged
+                "journal: %d damaged lines ignored; their work is done again",
+                self.folder.damaged_lines,
             )
         for dataset, notes in plan.skipped.items():
             for note in notes:
                 log.warning("dataset %s: %s", dataset, note)
         self.summary.skipped = sum(len(notes) for notes in plan.skipped.values())
-
-    def _count(self, phase: str, images: int = 1) -> None:
-        self.summary.computed[phase] = self.summary.computed.get(phase, 0) + images
 
     def _execute(
         self,
@@ -195,7 +142,7 @@ class Runner:
         kind: str,
         unit: str = "img",
     ) -> None:
-        """Run units, journal each result as it arrives, show progress.
+        """Run units, record each result as it arrives, show progress.
 
         The bar counts the journal entries of ``kind`` (a restore unit also returns the scores
         of its outputs), ``total`` of them in all.
@@ -210,34 +157,29 @@ class Runner:
                 for entry in entries:
                     for line in entry.pop("log", []):
                         log.info("%s | %s", phase, line)
-                self.journal.append(entries)
-                self._tried.update(entry["k"] for entry in entries)
-                for entry in entries:
-                    if entry.get("status") not in (None, "ok") or entry.get("error"):
-                        log.warning("%s %s: %s", phase, entry.get("status"), entry.get("error"))
-                    if entry.get("status") == "unavailable":
-                        self.summary.unavailable.add(entry["error"])
+                self.folder.record(entries)
+                self._note(phase, entries)
                 bar.update(sum(entry.get("kind") == kind for entry in entries))
 
+    def _note(self, phase: str, entries: list[dict[str, Any]]) -> None:
+        """Log what did not succeed; remember what could not run here."""
+        for entry in entries:
+            if entry.get("status") not in (None, "ok") or entry.get("error"):
+                log.warning("%s %s: %s", phase, entry.get("status"), entry.get("error"))
+            if entry.get("status") == "unavailable":
+                self.summary.unavailable.add(entry["error"])
+
     # -- phases ------------------------------------------------------------------------------
-    def _done(self, key: str, path: Path | None = None) -> bool:
-        """Whether a result is final: computed (with its file), or failed for good.
-
-        A plugin that was unavailable (missing weights) is tried again on the next run, not
-        again in this one.
-        """
-        entry = self.journal.get(key)
-        if entry is None:
-            return False
-        if entry.get("status") == "unavailable":
-            return key in self._tried
-        return entry.get("status") != "ok" or path is None or path.exists()
-
     def _degrade(self, plan: Plan) -> None:
-        todo = [s for s in plan.samples if not self._done(s.lq_key, self.lq(s))]
+        folder = self.folder
+        todo = [
+            s
+            for s in plan.samples
+            if not folder.done(s.lq_key, folder.lq(*s.cell.where(), s.image_id))
+        ]
         items = [self._degrade_item(s) for s in todo]
         units = [(items[i : i + DEGRADE_CHUNK],) for i in range(0, len(items), DEGRADE_CHUNK)]
-        self._count("degrade", len(items))
+        self.summary.count("degrade", len(items))
         self._execute(
             "degrade", work.degrade_unit, units, cpu_bound=True, total=len(items), kind="lq"
         )
@@ -249,41 +191,40 @@ class Runner:
             "key": s.lq_key,
             "source": str(s.source),
             "gt": str(s.gt) if s.gt else None,
-            "lq_path": str(self.lq(s)),
-            "gt_path": str(self.gt(s)),
+            "lq_path": str(self.folder.lq(*c.where(), s.image_id)),
+            "gt_path": str(self.folder.gt(c.dataset, s.image_id)),
             "chain": c.chain if synthetic else None,
             "severity": c.severity,
             "rng": [c.seed, c.dataset, s.image_id, c.chain, c.severity],
             "problem": s.problem,
         }
 
-    def _lq_ok(self, s: Sample) -> bool:
-        entry = self.journal.get(s.lq_key)
-        return entry is not None and entry["status"] == "ok"
-
     def _restore(self, plan: Plan) -> None:
         """Restore what is missing and score it in the same pass (outputs decoded zero times).
 
-        Units go round-robin over the restorer runs, so consecutive units read the same LQ and
+        Units go round-robin over the grid points, so consecutive units read the same LQ and
         GT images (kept decoded by :func:`bench.run.work.read_input`).
         """
         specs = self._score_specs()
-        per_run, count = [], 0
-        for run in plan.runs:
+        folder = self.folder
+        per_point, count = [], 0
+        for point in plan.points:
             todo = [
                 s
                 for s in plan.samples
-                if self._lq_ok(s) and not self._done(run.restore_key(s), self.out(run, s))
+                if folder.ok(s.lq_key)
+                and not folder.done(
+                    restore_key(point, s), folder.output(point.label, *s.cell.where(), s.image_id)
+                )
             ]
-            params = json.dumps(run.params, sort_keys=True)
             units = []
-            for batch in self._batches(run, todo):
-                items = [self._restore_item(run, s) for s in batch]
-                units.append((run.name, params, self.config.device, specs, items))
+            for batch in self._batches(point, todo):
+                items = [self._restore_item(point, s) for s in batch]
+                units.append((point.name, point.params_json, self.config.device, specs, items))
                 count += len(items)
-            per_run.append(units)
-        units = [u for group in itertools.zip_longest(*per_run) for u in group if u is not None]
-        self._count("restore", count)
+            per_point.append(units)
+        units = [u for group in itertools.zip_longest(*per_point) for u in group if u is not None]
+        self.summary.count("restore", count)
         self._execute("restore", work.restore_unit, units, total=count, kind="out")
 
     def _score_specs(self) -> list[tuple[str, str, str, str, str]]:
@@ -293,62 +234,48 @@ class Runner:
             if m.kind != "set"
         ]
 
-    def _pending_scores(self, run: Run, s: Sample) -> dict[str, str]:
-        """Cache keys of the per-image metric values of ``run`` on ``s`` not computed yet."""
+    def _pending_scores(self, point: GridPoint, s: Sample) -> dict[str, str]:
+        """Cache keys of the per-image metric values of ``point`` on ``s`` not computed yet."""
         keys = {}
         for metric in self.metrics:
             if metric.kind == "set":
                 continue
-            key = self.score_key(metric, run, s)
-            if key is not None and not self._done(key):
+            key = score_key(metric, point, s)
+            if key is not None and not self.folder.done(key):
                 keys[metric.name] = key
-                self._count(f"score {metric.name}")
+                self.summary.count(f"score {metric.name}")
         return keys
 
-    def _restore_item(self, run: Run, s: Sample) -> dict[str, Any]:
+    def _restore_item(self, point: GridPoint, s: Sample) -> dict[str, Any]:
         return {
-            "key": run.restore_key(s),
+            "key": restore_key(point, s),
             "id": s.image_id,
-            "lq_path": str(self.lq(s)),
-            "out_path": str(self.out(run, s)),
+            "lq_path": str(self.folder.lq(*s.cell.where(), s.image_id)),
+            "out_path": str(self.folder.output(point.label, *s.cell.where(), s.image_id)),
             "seed": s.image_seed,
-        } | self._score_item(run, s, self._pending_scores(run, s))
+        } | self._score_item(point, s, self._pending_scores(point, s))
 
-    def _batches(self, run: Run, samples: list[Sample]) -> list[list[Sample]]:
+    def _batches(self, point: GridPoint, samples: list[Sample]) -> list[list[Sample]]:
         """Batches of ``batch_size`` within a cell, or whole cells for whole-set restorers."""
         by_cell: dict[Cell, list[Sample]] = {}
         for s in samples:
             by_cell.setdefault(s.cell, []).append(s)
-        if RESTORERS.create(run.name, **run.params).whole_set:
+        if point.whole_set:
             return list(by_cell.values())
         size = self.config.batch_size
         return [
             group[i : i + size] for group in by_cell.values() for i in range(0, len(group), size)
         ]
 
-    def _out_ok(self, run: Run, s: Sample) -> bool:
-        entry = self.journal.get(run.restore_key(s))
-        return entry is not None and entry["status"] == "ok"
-
-    def score_key(self, metric: MetricInfo, run: Run, s: Sample) -> str | None:
-        """The cache key of a per-image metric value, or None where it does not apply."""
-        ref = self._ref_key(metric, s)
-        if metric.kind == "paired" and ref is None:
-            return None
-        return hash_value(metric.identity() | {"out": run.restore_key(s), "ref": ref})
-
-    def _ref_key(self, metric: MetricInfo, s: Sample) -> str | None:
-        if metric.kind != "paired":
-            return None
-        return s.lq_key if metric.reference == "input" else s.gt_key
-
     def _score(self, plan: Plan) -> None:
         """Per-image metric values still missing for stored outputs (a metric added later)."""
         items = []
-        for run in plan.runs:
+        for point in plan.points:
             for s in plan.samples:
-                if self._out_ok(run, s) and (keys := self._pending_scores(run, s)):
-                    items.append(self._score_item(run, s, keys))
+                if self.folder.ok(restore_key(point, s)) and (
+                    keys := self._pending_scores(point, s)
+                ):
+                    items.append(self._score_item(point, s, keys))
         size, specs = self.config.batch_size, self._score_specs()
         units = [
             (specs, self.config.device, items[i : i + size]) for i in range(0, len(items), size)
@@ -356,29 +283,52 @@ class Runner:
         values = sum(len(item["keys"]) for item in items)
         self._execute("score", work.score_unit, units, total=values, kind="score", unit="value")
 
-    def _score_item(self, run: Run, s: Sample, keys: dict[str, str]) -> dict[str, Any]:
+    def _score_item(self, point: GridPoint, s: Sample, keys: dict[str, str]) -> dict[str, Any]:
+        c = s.cell
         return {
             "keys": keys,
-            "out_path": str(self.out(run, s)),
-            "gt_path": str(self.gt(s)) if s.gt_key else None,
-            "input_path": str(self.lq(s)),
+            "out_path": str(self.folder.output(point.label, *c.where(), s.image_id)),
+            "gt_path": str(self.folder.gt(c.dataset, s.image_id)) if s.gt_key else None,
+            "input_path": str(self.folder.lq(*c.where(), s.image_id)),
         }
+
+    def _sets(self, plan: Plan) -> None:
+        """Set metrics: the missing features of every image, then each cell's value."""
+        size, device = self.config.batch_size, self.config.device
+        for metric in self.metrics:
+            if metric.kind != "set":
+                continue
+            instance = METRICS.create(metric.plugin, **metric.params)
+            references = sets.cell_references(instance, self.config.datasets)
+            self.set_references[metric.name] = references
+            items = sets.feature_items(self.folder, plan, metric, references)
+            units = [
+                (metric.plugin, metric.params_json, device, items[i : i + size])
+                for i in range(0, len(items), size)
+            ]
+            phase = f"features {metric.name}"
+            self.summary.count(phase, len(items))
+            self._execute(phase, work.features_unit, units, total=len(items), kind="feat")
+            entries = sets.set_values(self.folder, plan, metric, instance, references)
+            self.folder.record(entries)
+            self._note(f"set {metric.name}", entries)
 
     def _write_outputs(self, plan: Plan, started: str) -> None:
         rows, timings = [], []
-        for run in plan.runs:
+        for point in plan.points:
             for s in plan.samples:
-                lq, out = self.journal.get(s.lq_key), self.journal.get(run.restore_key(s))
+                lq = self.folder.entry(s.lq_key)
+                out = self.folder.entry(restore_key(point, s))
                 scores = {
-                    m.name: self._score_entry(m, run, s) for m in self.metrics if m.kind != "set"
+                    m.name: self._score_entry(m, point, s) for m in self.metrics if m.kind != "set"
                 }
-                rows.append(records.record_row(s, run, lq, out, scores))
-                timings.append(records.timing_row(s, run, lq, out))
-        sets = set_rows(self, plan)
-        records.write_table(self.dir / "records.parquet", rows, records.KEY_COLUMNS)
-        records.write_table(self.dir / "timings.parquet", timings, records.KEY_COLUMNS)
-        records.write_table(
-            self.dir / "sets.parquet", sets, records.SET_KEY_COLUMNS, columns=list(SET_COLUMNS)
+                rows.append(records.record_row(s, point, lq, out, scores))
+                timings.append(records.timing_row(s, point, lq, out))
+        set_rows = sets.set_rows(self.folder, plan, self.metrics, self.set_references)
+        self.folder.write_table("records", rows, records.KEY_COLUMNS)
+        self.folder.write_table("timings", timings, records.KEY_COLUMNS)
+        self.folder.write_table(
+            "sets", set_rows, records.SET_KEY_COLUMNS, columns=list(records.SET_COLUMNS)
         )
         self.summary.rows = len(rows)
         for row in rows:
@@ -386,24 +336,10 @@ class Runner:
                 self.summary.failures[row["status"]] = (
                     self.summary.failures.get(row["status"], 0) + 1
                 )
-        self._write_manifest(plan, started)
-        self._prune_images()
+        self.folder.write_manifest(run_manifest(plan, self.metrics, self.summary, started))
+        self.folder.prune_images(self.config.keep_images)
         log.info("run finished: %d rows, %d failed", len(rows), self.summary.failed)
 
-    def _score_entry(self, metric: MetricInfo, run: Run, s: Sample) -> dict | None:
-        key = self.score_key(metric, run, s)
-        return None if key is None else self.journal.get(key)
-
-    def _write_manifest(self, plan: Plan, started: str) -> None:
-        atomic_write_json(self.dir / "manifest.json", run_manifest(self, plan, started))
-
-    def _prune_images(self) -> None:
-        keep = self.config.keep_images
-        images = self.dir / "images"
-        doomed: Iterable[Path] = {
-            "all": [],
-            "outputs": [images / "lq", images / "gt"],
-            "none": [images],
-        }[keep]
-        for path in doomed:
-            shutil.rmtree(path, ignore_errors=True)
+    def _score_entry(self, metric: MetricInfo, point: GridPoint, s: Sample) -> dict | None:
+        key = score_key(metric, point, s)
+        return None if key is None else self.folder.entry(key)

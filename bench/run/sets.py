@@ -10,19 +10,22 @@ the metric unavailable for those cells, with the file to get.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bench.contracts import Unavailable
 from bench.files import hash_value
-from bench.registry import METRICS
-from bench.run import records, work
+from bench.run import records
+from bench.run.plan import restore_key
 
 if TYPE_CHECKING:
-    from bench.run.plan import Cell, Plan, Run, Sample
-    from bench.run.runner import MetricInfo, Runner
+    from bench.run.config import DatasetSpec, GridPoint
+    from bench.run.folder import RunFolder
+    from bench.run.plan import Cell, Plan, Sample
+    from bench.run.records import MetricInfo
+
+Members = list[tuple["GridPoint", "Sample"]]
 
 
 def feature_key(metric: MetricInfo, image_key: str) -> str:
@@ -32,58 +35,54 @@ def feature_key(metric: MetricInfo, image_key: str) -> str:
     return hash_value(identity | {"image": image_key})
 
 
-def feature_path(runner: Runner, metric: MetricInfo, key: str) -> Path:
-    return runner.dir / "cache" / "features" / metric.plugin / f"{key}.npy"
-
-
-def _groups(runner: Runner, plan: Plan) -> dict[tuple[Cell, str], list[tuple[Run, Sample]]]:
-    groups: dict[tuple[Cell, str], list[tuple[Run, Sample]]] = {}
-    for run in plan.runs:
+def _groups(plan: Plan) -> dict[tuple[Cell, str], Members]:
+    groups: dict[tuple[Cell, str], Members] = {}
+    for point in plan.points:
         for s in plan.samples:
-            groups.setdefault((s.cell, run.label), []).append((run, s))
+            groups.setdefault((s.cell, point.label), []).append((point, s))
     return groups
 
 
-def compute_set_metric(runner: Runner, plan: Plan, metric: MetricInfo) -> None:
-    """Extract the missing features, then compute the value of every cell not yet computed."""
-    instance = METRICS.create(metric.plugin, **_params(metric))
-    references = {
-        spec.name: _reference(instance, spec.reference) for spec in runner.config.datasets
-    }
-    runner.set_references[metric.name] = references
+def cell_references(instance: Any, datasets: tuple[DatasetSpec, ...]) -> dict[str, Any]:
+    """Each dataset's reference for ``instance`` (see :func:`_reference`)."""
+    return {spec.name: _reference(instance, spec.reference) for spec in datasets}
+
+
+def feature_items(
+    folder: RunFolder, plan: Plan, metric: MetricInfo, references: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The images whose features are still missing: the outputs, and the ground truth of the
+    cells that compare with it; none of a cell whose reference cannot be used."""
     wanted: dict[str, str] = {}  # feature key -> image path
     usable = {name for name, ref in references.items() if not isinstance(ref, ReferenceProblem)}
     for s in plan.samples:
         gt_wanted = references[s.cell.dataset] is None and s.gt_key
-        if gt_wanted and (runner.journal.get(s.lq_key) or {}).get("status") == "ok":
-            wanted[feature_key(metric, s.gt_key)] = str(runner.gt(s))
-    for run in plan.runs:
+        if gt_wanted and folder.ok(s.lq_key):
+            wanted[feature_key(metric, s.gt_key)] = str(folder.gt(s.cell.dataset, s.image_id))
+    for point in plan.points:
         for s in plan.samples:
-            if s.cell.dataset in usable and runner._out_ok(run, s):
-                wanted[feature_key(metric, run.restore_key(s))] = str(runner.out(run, s))
-    items = [
-        {"key": k, "path": p, "feature_path": str(feature_path(runner, metric, k))}
+            key = restore_key(point, s)
+            if s.cell.dataset in usable and folder.ok(key):
+                output = folder.output(point.label, *s.cell.where(), s.image_id)
+                wanted[feature_key(metric, key)] = str(output)
+    return [
+        {"key": k, "path": p, "feature_path": str(folder.features(metric.plugin, k))}
         for k, p in wanted.items()
-        if not runner._done(k, feature_path(runner, metric, k))
+        if not folder.done(k, folder.features(metric.plugin, k))
     ]
-    size = runner.config.batch_size
-    units = [
-        (metric.plugin, metric.params_json, runner.config.device, items[i : i + size])
-        for i in range(0, len(items), size)
-    ]
-    runner._count(f"features {metric.name}", len(items))
-    runner._execute(
-        f"features {metric.name}", work.features_unit, units, total=len(items), kind="feat"
-    )
+
+
+def set_values(
+    folder: RunFolder, plan: Plan, metric: MetricInfo, instance: Any, references: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The journal entries of the cells whose value is not computed yet."""
     entries = []
-    for (cell, label), members in _groups(runner, plan).items():
+    for (cell, label), members in _groups(plan).items():
         reference = references[cell.dataset]
-        key = set_key(runner, metric, cell, label, members, reference)
-        if runner._done(key):
-            continue
-        entries.append(_value(runner, instance, metric, key, members, reference))
-    runner.journal.append(entries)
-    runner.summary.unavailable.update(e["error"] for e in entries if e["status"] == "unavailable")
+        key = set_key(folder, metric, cell, label, members, reference)
+        if not folder.done(key):
+            entries.append(_value(folder, instance, metric, key, members, reference))
+    return entries
 
 
 class ReferenceProblem:
@@ -112,45 +111,27 @@ def _reference(instance: Any, dataset_reference: str | None) -> Any:
         return ReferenceProblem("failed", str(exc))
 
 
-def _params(metric: MetricInfo) -> dict[str, Any]:
-    import json
-
-    return json.loads(metric.params_json)
-
-
-def _feature_keys(
-    runner: Runner, metric: MetricInfo, members: list[tuple[Run, Sample]]
-) -> list[str]:
-    keys = []
-    for run, s in members:
-        key = feature_key(metric, run.restore_key(s))
-        if (runner.journal.get(key) or {}).get("status") == "ok":
-            keys.append(key)
-    return keys
+def _feature_keys(folder: RunFolder, metric: MetricInfo, members: Members) -> list[str]:
+    keys = [feature_key(metric, restore_key(point, s)) for point, s in members]
+    return [key for key in keys if folder.ok(key)]
 
 
-def _reference_keys(
-    runner: Runner, metric: MetricInfo, members: list[tuple[Run, Sample]]
-) -> list[str]:
-    keys = []
-    for _, s in members:
-        if s.gt_key:
-            key = feature_key(metric, s.gt_key)
-            if (runner.journal.get(key) or {}).get("status") == "ok":
-                keys.append(key)
-    return keys
+def _reference_keys(folder: RunFolder, metric: MetricInfo, members: Members) -> list[str]:
+    keys = [feature_key(metric, s.gt_key) for _, s in members if s.gt_key]
+    return [key for key in keys if folder.ok(key)]
 
 
 def set_key(
-    runner: Runner,
+    folder: RunFolder,
     metric: MetricInfo,
     cell: Cell,
     label: str,
-    members: list[tuple[Run, Sample]],
+    members: Members,
     reference: Any,
 ) -> str:
+    """The cache key of a cell's value: the features it is computed from and its reference."""
     if reference is None:
-        identity: Any = _reference_keys(runner, metric, members)
+        identity: Any = _reference_keys(folder, metric, members)
     else:
         identity = {"source": reference_source(reference), "content": reference.fingerprint}
     return hash_value(
@@ -158,7 +139,7 @@ def set_key(
         | {
             "cell": cell.parts(),
             "restorer": label,
-            "features": _feature_keys(runner, metric, members),
+            "features": _feature_keys(folder, metric, members),
             "reference": identity,
         }
     )
@@ -172,22 +153,22 @@ def reference_source(reference: Any) -> str:
 
 
 def _value(
-    runner: Runner,
+    folder: RunFolder,
     instance: Any,
     metric: MetricInfo,
     key: str,
-    members: list[tuple[Run, Sample]],
+    members: Members,
     reference: Any,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"k": key, "kind": "set", "config": metric.config}
     if isinstance(reference, ReferenceProblem):
         return entry | {"status": reference.status, "value": None, "n": 0, "error": reference.error}
-    unavailable = _unavailable(runner, metric, members)
+    unavailable = _unavailable(folder, metric, members)
     if unavailable:
         return entry | {"status": "unavailable", "value": None, "n": 0, "error": unavailable}
-    features = _load(runner, metric, _feature_keys(runner, metric, members))
+    features = _load(folder, metric, _feature_keys(folder, metric, members))
     if reference is None:
-        reference = _load(runner, metric, _reference_keys(runner, metric, members))
+        reference = _load(folder, metric, _reference_keys(folder, metric, members))
         if len(reference) == 0:
             return entry | {
                 "status": "failed",
@@ -216,32 +197,35 @@ def _value(
     }
 
 
-def _unavailable(
-    runner: Runner, metric: MetricInfo, members: list[tuple[Run, Sample]]
-) -> str | None:
+def _unavailable(folder: RunFolder, metric: MetricInfo, members: Members) -> str | None:
     """Why the metric could not extract features here (missing weights), if it could not."""
-    for run, s in members:
-        entry = runner.journal.get(feature_key(metric, run.restore_key(s))) or {}
+    for point, s in members:
+        entry = folder.entry(feature_key(metric, restore_key(point, s))) or {}
         if entry.get("status") == "unavailable":
             return entry.get("error")
     return None
 
 
-def _load(runner: Runner, metric: MetricInfo, keys: list[str]) -> np.ndarray:
-    rows = [np.load(feature_path(runner, metric, k), allow_pickle=False) for k in keys]
+def _load(folder: RunFolder, metric: MetricInfo, keys: list[str]) -> np.ndarray:
+    rows = [np.load(folder.features(metric.plugin, k), allow_pickle=False) for k in keys]
     return np.stack(rows) if rows else np.zeros((0, 0))
 
 
-def set_rows(runner: Runner, plan: Plan) -> list[dict[str, Any]]:
-    """The rows of sets.parquet."""
+def set_rows(
+    folder: RunFolder,
+    plan: Plan,
+    metrics: list[MetricInfo],
+    references: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The rows of sets.parquet; ``references`` are each set metric's cell references."""
     rows = []
-    for metric in runner.metrics:
+    for metric in metrics:
         if metric.kind != "set":
             continue
-        references = runner.set_references.get(metric.name, {})
-        for (cell, label), members in _groups(runner, plan).items():
-            reference = references.get(cell.dataset)
-            entry = runner.journal.get(set_key(runner, metric, cell, label, members, reference))
+        by_dataset = references.get(metric.name, {})
+        for (cell, label), members in _groups(plan).items():
+            reference = by_dataset.get(cell.dataset)
+            entry = folder.entry(set_key(folder, metric, cell, label, members, reference))
             if entry is None:
                 entry = {"status": "missing", "error": "not computed"}
             entry = entry | {"reference": reference_source(reference)}

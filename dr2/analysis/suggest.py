@@ -20,7 +20,7 @@ independent noise and exactly for a constant shift; for blur it counts the lost 
 ``(1 - |K|^2) P`` where the paired value counts ``|1 - K|^2 P``.
 
 Example:
-    >>> from dr2.analysis.invariance import schedule
+    >>> from dr2.analysis.experiment import schedule
     >>> choice = choose({1: 0.02, 4: 0.002, 8: 0.001}, schedule(100), size=256)
     >>> choice.N, choice.tau, choice.omega, choice.full_band_t
     (4, 22, 22, 13)
@@ -179,7 +179,7 @@ def suggest_for_folders(
     limit: int | None = None,
 ) -> FolderSuggestion:
     """(N, tau, omega) for the faces in ``lq`` against clean faces in ``reference`` (unpaired)."""
-    from dr2.analysis.invariance import schedule
+    from dr2.analysis.experiment import schedule
     from dr2.analysis.unpaired import read_faces, set_statistics, unpaired_signal
 
     bands = (1, *(n for n in lowpass if n != 1))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bench.run.runner import RunSummary
+    from bench.run.summary import RunSummary
 
 CONFIG_NAME = "sweep.yaml"
 

@@ -25,8 +25,8 @@ from dr2.analysis.probe import mmd, probe_accuracy
 if TYPE_CHECKING:
     import pandas as pd
 
+    from dr2.analysis.experiment import Collected, InvarianceConfig
     from dr2.analysis.inputs import ChainSetting
-    from dr2.analysis.invariance import Collected, InvarianceConfig
 
 
 def closed_form_table(
@@ -73,7 +73,7 @@ def set_tables(
     """Probe and MMD per degradation, the all-types probe, and the features for the embedding."""
     import pandas as pd
 
-    from dr2.analysis.invariance import schedule
+    from dr2.analysis.experiment import schedule
 
     alphas = schedule(config.respacing)
     rows, types, embedding = [], [], {}

@@ -26,9 +26,9 @@ def run_dir_without_images(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def run(run_dir):
     """The synthetic run, loaded."""
-    from reports.run import load_run
+    from reports.results import load_results
 
-    return load_run(run_dir)
+    return load_results(run_dir)
 
 
 @pytest.fixture(scope="session")

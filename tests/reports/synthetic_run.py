@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from reports.paths import gt_path, lq_path, output_path
+from bench.run.folder import RunFolder
 
 SYNTHETIC_IDS = ("000.png", "001.png", "002.png", "sub/003.jpg", "face_<script>&4.png", "005.png")
 REAL_IDS = ("a.png", "b<script>&c.jpg", "c.png", "d.png")
@@ -200,13 +200,14 @@ def _save(path: Path, pixels: np.ndarray) -> None:
 def _write_images(folder: Path, records: pd.DataFrame) -> None:
     ids = sorted(set(records["image_id"]))
     pictures: dict[Path, tuple[int, float]] = {}
+    run = RunFolder(folder)
     for row in records.itertuples(index=False):
         base = ids.index(row.image_id)
         cell = (row.dataset, row.chain, row.severity, row.seed, row.image_id)
         if row.dataset_kind == "synthetic":
-            pictures[gt_path(folder, row.dataset, row.image_id)] = (base, 0.0)
-        pictures[lq_path(folder, *cell)] = (base, 10.0 + 8 * row.severity)
+            pictures[run.gt(row.dataset, row.image_id)] = (base, 0.0)
+        pictures[run.lq(*cell)] = (base, 10.0 + 8 * row.severity)
         if row.status == "ok":
-            pictures[output_path(folder, row.restorer, *cell)] = (base, 4.0)
+            pictures[run.output(row.restorer, *cell)] = (base, 4.0)
     for path, (base, noise) in pictures.items():
         _save(path, _image(base, noise))

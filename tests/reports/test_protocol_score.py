@@ -11,12 +11,12 @@ import pytest
 
 from bench.protocols import load_protocol
 from reports.protocol_score import protocol_scores
-from reports.run import RECORD_COLUMNS, SET_COLUMNS, Run
+from reports.results import RECORD_COLUMNS, SET_COLUMNS, Results
 
 TEST_SETS = {"celeba": 0.5, "lfw": 0.6, "celebchild": 0.6, "webphoto": 0.3, "wider": 0.3}
 
 
-def ntire_run(values: dict[str, dict[str, float]], fid: float | None, errors=None) -> Run:
+def ntire_run(values: dict[str, dict[str, float]], fid: float | None, errors=None) -> Results:
     """Records of one restorer over two images per test set, with the given per-image values."""
     ids = [f"{name}/{i}.png" for name in TEST_SETS for i in range(2)]
     rows = []
@@ -43,14 +43,14 @@ def ntire_run(values: dict[str, dict[str, float]], fid: float | None, errors=Non
     metrics = {m["name"]: {"higher_is_better": True, "kind": "paired"} for m in protocol.metrics}
     metrics["fid"] |= {"kind": "set"}
     manifest = {"protocol": protocol.describe(), "metrics": metrics, "restorers": {"r": {}}}
-    return Run(Path("run"), pd.DataFrame(rows), sets, manifest)
+    return Results(Path("run"), pd.DataFrame(rows), sets, manifest)
 
 
 def per_image(by_set: dict[str, tuple[float, float]]) -> dict[str, float]:
     return {f"{name}/{i}.png": by_set[name][i] for name in TEST_SETS for i in range(2)}
 
 
-def values_of(run: Run, metric: str) -> dict[str, float]:
+def values_of(run: Results, metric: str) -> dict[str, float]:
     return dict(zip(run.records["image_id"], run.records[metric], strict=True))
 
 

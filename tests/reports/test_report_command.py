@@ -6,7 +6,7 @@ import pytest
 
 from bench.cli import main
 from reports.build import parse_formats
-from reports.run import ReportError
+from reports.results import ReportError
 
 
 def test_missing_run_folder(tmp_path, capsys):

@@ -9,7 +9,7 @@ from reports import html, markdown
 from reports.figure_set import qualitative_figures
 from reports.figures import OKABE_ITO, new_figure, restorer_styles, save_figure, styled
 from reports.qualitative import GridSpec, Sample, by_percentile, grid_figure, worst_failures
-from reports.run import load_run
+from reports.results import load_results
 from reports.tables import Column, Entry, Table
 
 HOSTILE = "x<script>alert('&')</script>|*_[y]"
@@ -69,7 +69,7 @@ def test_worst_failures_are_the_worst_single_values():
 
 
 def test_grid_is_one_mosaic_with_a_panel_per_column(run_dir):
-    run = load_run(run_dir)
+    run = load_results(run_dir)
     samples = (Sample(0, "002.png", "failed for gfpgan"), Sample(1, "000.png", "second"))
     restorers = ("identity", "gfpgan")
     spec = GridSpec("celeba-test", "classic", 5, samples, restorers, with_gt=True)
@@ -87,7 +87,7 @@ def test_grid_is_one_mosaic_with_a_panel_per_column(run_dir):
 
 def test_no_grids_without_images(run_dir_without_images, tmp_path):
     notes: list[str] = []
-    run = load_run(run_dir_without_images)
+    run = load_results(run_dir_without_images)
     assert qualitative_figures(run, tmp_path, notes) == []
     assert notes == ["No qualitative grids: the run kept no images (run with --keep-images)."]
 

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.run.folder import RunFolderError
 from reports import markdown
-from reports.run import ReportError, load_run
+from reports.results import load_results
 from reports.stats import bootstrap_ci
 from reports.tables import (
     Column,
@@ -158,27 +159,29 @@ def test_ranks_and_decimals():
 
 
 def test_load_run_names_the_file_and_the_problem(tmp_path, run_dir):
-    with pytest.raises(ReportError, match="not a run folder"):
-        load_run(tmp_path / "nowhere")
+    with pytest.raises(RunFolderError, match="not a run folder"):
+        load_results(tmp_path / "nowhere")
     folder = tmp_path / "run"
     folder.mkdir()
-    with pytest.raises(ReportError, match=r"manifest\.json: missing"):
-        load_run(folder)
+    with pytest.raises(RunFolderError, match=r"manifest\.json: missing"):
+        load_results(folder)
     (folder / "manifest.json").write_text("{not json")
-    with pytest.raises(ReportError, match=r"manifest\.json: not valid JSON"):
-        load_run(folder)
+    with pytest.raises(RunFolderError, match=r"manifest\.json: not valid JSON"):
+        load_results(folder)
     (folder / "manifest.json").write_text(json.dumps({"metrics": {}}))
     records = pd.read_parquet(run_dir / "records.parquet").drop(columns=["status"])
     records.to_parquet(folder / "records.parquet")
-    with pytest.raises(ReportError, match=r"records\.parquet: missing columns \['status'\]"):
-        load_run(folder)
+    with pytest.raises(RunFolderError, match=r"records\.parquet: missing columns \['status'\]"):
+        load_results(folder)
     pd.read_parquet(run_dir / "records.parquet").to_parquet(folder / "records.parquet")
     (folder / "sets.parquet").write_bytes(b"not parquet")
-    with pytest.raises(ReportError, match=r"sets\.parquet: cannot be read as parquet"):
-        load_run(folder)
+    with pytest.raises(RunFolderError, match=r"sets\.parquet: cannot be read as parquet"):
+        load_results(folder)
     (folder / "sets.parquet").unlink()
-    with pytest.raises(ReportError, match=r"manifest\.json: 'metrics' has no entry for \['psnr'"):
-        _ = load_run(folder).metrics
+    with pytest.raises(
+        RunFolderError, match=r"manifest\.json: 'metrics' has no entry for \['psnr'"
+    ):
+        _ = load_results(folder).metrics
 
 
 def test_headline_severity_prefers_the_full_ranges():

@@ -14,7 +14,7 @@ from dr2.analysis.distances import (
     signal_energy,
     signal_ratio,
 )
-from dr2.analysis.invariance import schedule
+from dr2.analysis.experiment import schedule
 from dr2.resize import resize_matrix
 
 SIZE = 32

@@ -11,8 +11,9 @@ from bench.cli import main
 from bench.config import ConfigError
 from bench.images import ImageError, write_png
 from dr2.analysis.distances import first_below, noise_energy, signal_energy, signal_ratio
+from dr2.analysis.experiment import InvarianceConfig, schedule
 from dr2.analysis.inputs import ChainSetting, degrade, read_face, to_model
-from dr2.analysis.invariance import InvarianceConfig, measure, schedule
+from dr2.analysis.invariance import measure
 from dr2.analysis.outputs import write_invariance
 
 SIZE = 64

@@ -8,8 +8,8 @@ import torch
 from scipy.optimize import minimize
 
 from dr2.analysis.distances import band
+from dr2.analysis.experiment import schedule
 from dr2.analysis.features import spectral_features
-from dr2.analysis.invariance import schedule
 from dr2.analysis.probe import fit_logistic, mmd, predict, probe_accuracy
 from dr2.analysis.tables import first_invariant_step
 

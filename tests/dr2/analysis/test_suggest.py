@@ -10,7 +10,7 @@ import pytest
 from bench.cli import main
 from bench.images import write_png
 from dr2.analysis.distances import noise_energy
-from dr2.analysis.invariance import schedule
+from dr2.analysis.experiment import schedule
 from dr2.analysis.suggest import choose, suggest_for_folders
 from dr2.sampler import default_omega
 

@@ -85,7 +85,7 @@ def test_unknown_restorer_or_parameter_is_named(tmp_path, stand_in):
 @pytest.mark.slow
 def test_sweep_runs_and_feeds_the_tradeoff(faces, tmp_path, stand_in):
     from bench.cli import main
-    from reports.run import load_run
+    from reports.results import load_results
     from reports.summary import summarize
     from reports.tradeoff import tradeoff_points
 
@@ -116,7 +116,7 @@ def test_sweep_runs_and_feeds_the_tradeoff(faces, tmp_path, stand_in):
     assert code == 0
     saved = yaml.safe_load((output / "sweep.yaml").read_text())
     assert saved["restorers"][1]["grid"] == {"N": [2, 4], "tau": [10, 50]}
-    run = load_run(output)
+    run = load_results(output)
     points, fidelity, quality = tradeoff_points(summarize(run, resamples=10), run)
     grid = points[points["grid"]]
     assert (fidelity, quality) == ("psnr", "niqe")
