@@ -97,7 +97,8 @@ class Degradation(Plugin):
 
 
 class Restorer(Plugin):
-    """A restorer maps a batch of degraded images to restored images of the same size.
+    """A restorer maps a batch of degraded images to restored images (of the same size, unless
+    :meth:`output_size` says otherwise).
 
     Runners call :meth:`restore_batch` with the image ids (relative paths in the dataset); it
     calls :meth:`restore` unless the restorer needs the ids (the ``folder`` restorer finds its
@@ -169,6 +170,11 @@ class Restorer(Plugin):
     def whole_set(self) -> bool:
         """Whether runners should pass a whole set in one call (a program run once per folder)."""
         return False
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """The ``(height, width)`` of its output for an input of ``height x width``: the input's
+        (a restorer that resamples to another size says so here; any other size is a failure)."""
+        return height, width
 
     def take_log(self) -> list[str]:
         """Log lines written since the last call (an external program's output), then forgotten."""

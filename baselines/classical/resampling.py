@@ -46,7 +46,16 @@ def output_size(height: int, width: int, size: int | None) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-class Identity(Restorer):
+class ResizesTo:
+    """A restorer whose output size is its ``size`` parameter (see :func:`output_size`)."""
+
+    params: ResampleParams
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        return output_size(height, width, self.params.size)
+
+
+class Identity(ResizesTo, Restorer):
     """Bicubic resampling to the output size: the zero baseline every method must beat.
 
     Bicubic is Keys' cubic with ``a = -0.5`` and, when shrinking, a kernel widened by the scale
@@ -72,7 +81,7 @@ class Identity(Restorer):
         return resized.clamp(0.0, 1.0)
 
 
-class Lanczos(PerImageRestorer):
+class Lanczos(ResizesTo, PerImageRestorer):
     """Lanczos-3 resampling to the output size (Pillow's ``LANCZOS`` filter on float32 planes).
 
     The kernel is ``sinc(x) sinc(x / 3)`` on ``|x| < 3``, widened by the scale factor when

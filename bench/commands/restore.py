@@ -4,29 +4,31 @@ Example::
 
     dr2bench restore --restorer nlmeans --set h=7 --input ../shared/data/real/wider --output out/
 
-Outputs keep the inputs' relative paths, with the suffix ``.png``. Beside them go
+A thin front door over a one-cell run (:class:`bench.run.runner.Runner`): the folder is an
+unpaired dataset named after it (``--dataset``), so the outputs are the bytes ``dr2bench run``
+writes for the same images, restorer and seed, with the same checks, per-image seeds, isolation
+(``--timeout``) and failure records; the run folder, ``OUTPUT/.run``, makes a second call
+resume. Outputs keep the inputs' relative paths, with the suffix ``.png``. Beside them go
 ``restore.json`` (the restorer, its version and parameters, the seed, and every failed image
-with the reason) and ``restore.log`` (whatever the restorer logged: an external command's
-output). Images that cannot be read or restored are failures; the others are still written.
-The exit status is 0 when every image was restored, 1 otherwise.
+with the reason) and ``restore.log`` (the run's log, with whatever the restorer logged: an
+external command's output). The exit status is 0 when every image was restored, 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 from bench.config import ConfigError
-from bench.files import atomic_write_json, atomic_write_text
-from bench.images import ImageError, list_images, read_image, write_png
+from bench.files import atomic_write_json
+from bench.images import list_images
 from bench.registry import RESTORERS
 
 SHOWN_FAILURES = 10
-RANGE_TOLERANCE = 1e-3  # as the runner: outputs may overshoot [0, 1] this much (then clipped)
+RUN_FOLDER = ".run"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--batch-size", type=int, default=8, help="images per call (default 8)")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds a batch may take; a hang fails only its images"
+    )
 
 
 def parse_settings(settings: list[str], params_type: type | None = None) -> dict[str, Any]:
@@ -99,33 +104,51 @@ def _text_fields(params_type: type | None) -> dict[str, bool]:
     return fields
 
 
-@dataclass
-class _Pending:
-    ids: list[str]
-    images: list[Any]
-
-
 def run(args: argparse.Namespace) -> int:
-    if args.batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
-    params_type = RESTORERS.get(args.restorer).Params
-    restorer = RESTORERS.create(args.restorer, **parse_settings(args.set, params_type))
+    from bench.run.config import run_config
+    from bench.run.executors import make_executor
+    from bench.run.runner import Runner
+    from bench.run.stages import PluginRef
+
+    params = parse_settings(args.set, RESTORERS.get(args.restorer).Params)
     sources = _inputs(args.input, args.output)
-    try:
-        restorer.load(args.device)
-    except (ValueError, RuntimeError, OSError) as exc:  # bad parameters or weights: the user's
+    dataset = args.dataset or args.input.resolve().name
+    config = run_config(
+        {
+            "name": "restore",
+            "seed": args.seed,
+            "datasets": [{"name": dataset, "path": str(args.input), "paired": False}],
+            "restorers": [{"name": args.restorer, "params": params, "label": "restored"}],
+            "output": str(args.output / RUN_FOLDER),
+            "device": args.device,
+            "batch_size": args.batch_size,
+            "keep_images": "outputs",
+            "timeout_s": args.timeout,
+        },
+        "dr2bench restore",
+    )
+    point = config_point(config)
+    try:  # load once here: a bad parameter or weights file is the user's, said in one line
+        PluginRef("restorer", point.name, point.params_json).load(args.device)
+    except (ValueError, RuntimeError, OSError) as exc:
         raise ConfigError(f"{args.restorer} could not be loaded: {exc}") from exc
-    start = time.perf_counter()
-    failures: dict[str, str] = {}
-    log: list[str] = []
-    limit = len(sources) if restorer.whole_set else args.batch_size
-    for batch in _batches(sources, limit, failures):
-        failures |= _restore(restorer, batch, args)
-        log.extend(restorer.take_log())
-    seconds = time.perf_counter() - start
-    _write_report(args, restorer, sources, failures, log)
-    _print_summary(args, len(sources), failures, seconds)
+    executor = make_executor("local", timeout_s=config.timeout_s)
+    try:
+        summary = Runner(config, executor, progress=False).run(resume=True)
+    finally:
+        executor.close()
+    failures = _export(summary.run_dir, dataset, args.seed, sources, args.output)
+    _write_report(args, point, sources, failures, summary.run_dir)
+    _print_summary(args, len(sources), failures)
     return 1 if failures else 0
+
+
+def config_point(config: Any) -> Any:
+    """The one grid point of a restore's config."""
+    from bench.run.config import grid_points
+
+    (point,) = grid_points(config)
+    return point
 
 
 def _inputs(input_dir: Path, output_dir: Path) -> dict[str, Path]:
@@ -153,91 +176,46 @@ def _output_name(image_id: str) -> str:
     return Path(image_id).with_suffix(".png").as_posix()
 
 
-def _batches(sources: dict[str, Path], limit: int, failures: dict[str, str]) -> Iterator[_Pending]:
-    """Consecutive images of one size, at most ``limit`` at a time; unreadable ones fail."""
-    pending = _Pending([], [])
-    for image_id, path in sources.items():
+def _export(
+    run_dir: Path, dataset: str, seed: int, sources: dict[str, Path], output: Path
+) -> dict[str, str]:
+    """Link each restored image to ``output/<id>.png``; the failures, by id, with the reason."""
+    import pandas as pd
+
+    from bench.run.folder import RunFolder
+
+    folder = RunFolder(run_dir)
+    records = pd.read_parquet(folder.table_path("records"))
+    errors = dict(zip(records["image_id"], records["error"], strict=True))
+    failures = {}
+    for image_id, status in zip(records["image_id"], records["status"], strict=True):
+        if status != "ok":
+            failures[image_id] = str(errors[image_id]).removeprefix("input: ")
+            continue
+        restored = folder.output("restored", dataset, "none", 0, seed, image_id)
+        target = output / _output_name(image_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
         try:
-            image = read_image(path)
-        except ImageError as exc:
-            failures[image_id] = str(exc)
-            continue
-        if pending.ids and (len(pending.ids) >= limit or image.shape != pending.images[0].shape):
-            yield pending
-            pending = _Pending([], [])
-        pending.ids.append(image_id)
-        pending.images.append(image)
-    if pending.ids:
-        yield pending
-
-
-def _restore(restorer: Any, batch: _Pending, args: argparse.Namespace) -> dict[str, str]:
-    """Restore one batch and write its outputs; the failures, by id.
-
-    When the whole batch fails and it holds several images, each is retried alone, so one bad
-    image does not take the others with it.
-    """
-    from bench.contracts import RestoreFailures
-    from bench.images import to_numpy, to_tensor
-    from bench.seeding import image_seed
-
-    dataset = args.dataset or args.input.resolve().name
-    seeds = [image_seed(args.seed, dataset, image_id) for image_id in batch.ids]
-    failed: dict[int, str] = {}
-    try:
-        output = restorer.restore_batch(to_tensor(batch.images, args.device), seeds, batch.ids)
-    except RestoreFailures as exc:
-        output, failed = exc.output, exc.failures
-    except Exception as exc:
-        if len(batch.ids) == 1:
-            return {batch.ids[0]: f"{type(exc).__name__}: {exc}"}
-        failures: dict[str, str] = {}
-        for image_id, image in zip(batch.ids, batch.images, strict=True):
-            failures |= _restore(restorer, _Pending([image_id], [image]), args)
-        return failures
-    shape = tuple(getattr(output, "shape", ()))
-    if len(shape) != 4 or shape[:2] != (len(batch.ids), 3):
-        return dict.fromkeys(batch.ids, f"restorer returned shape {shape}, expected N x 3 x H x W")
-    failures = {batch.ids[index]: reason for index, reason in failed.items()}
-    for index, (image_id, image) in enumerate(zip(batch.ids, to_numpy(output), strict=True)):
-        if index in failed:
-            continue
-        problem = _check(image)
-        if problem:
-            failures[image_id] = problem
-        else:
-            write_png(args.output / _output_name(image_id), image)
-    return failures
-
-
-def _check(image: Any) -> str | None:
-    """Why a restored image cannot be written, or ``None``; slight overshoot is clipped later.
-
-    Its size may differ from the input's (``identity`` with ``size`` set upsamples).
-    """
-    import numpy as np
-
-    if not np.isfinite(image).all():
-        return "restorer output contains NaN or Inf"
-    low, high = float(image.min()), float(image.max())
-    if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
-        return f"restorer output range [{low:.3g}, {high:.3g}] is outside [0, 1]"
-    return None
+            os.link(restored, target)  # the same bytes, stored once
+        except OSError:
+            shutil.copyfile(restored, target)
+    return {image_id: failures[image_id] for image_id in sources if image_id in failures}
 
 
 def _write_report(
     args: argparse.Namespace,
-    restorer: Any,
+    point: Any,
     sources: dict[str, Path],
     failures: dict[str, str],
-    log: list[str],
+    run_dir: Path,
 ) -> None:
     atomic_write_json(
         args.output / "restore.json",
         {
-            "restorer": restorer.name,
-            "version": restorer.version,
-            "params": restorer.config(),
+            "restorer": args.restorer,
+            "version": point.version,
+            "params": point.config,
             "input": str(args.input),
             "seed": args.seed,
             "device": args.device,
@@ -246,16 +224,11 @@ def _write_report(
             "failures": dict(sorted(failures.items())),
         },
     )
-    atomic_write_text(args.output / "restore.log", "".join(line + "\n" for line in log))
+    shutil.copyfile(run_dir / "run.log", args.output / "restore.log")
 
 
-def _print_summary(
-    args: argparse.Namespace, total: int, failures: dict[str, str], seconds: float
-) -> None:
-    print(
-        f"{args.restorer}: restored {total - len(failures)} of {total} images in {seconds:.1f} s"
-        f" -> {args.output}"
-    )
+def _print_summary(args: argparse.Namespace, total: int, failures: dict[str, str]) -> None:
+    print(f"{args.restorer}: restored {total - len(failures)} of {total} images -> {args.output}")
     for image_id, reason in sorted(failures.items())[:SHOWN_FAILURES]:
         print(f"  failed {image_id}: {reason}")
     if len(failures) > SHOWN_FAILURES:

@@ -156,8 +156,13 @@ def load_run_config(path: str | Path, **overrides: Any) -> RunConfig:
     data = load_yaml(path)
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: a run config is a mapping of keys (name, datasets, ...)")
-    data = dict(data) | {k: v for k, v in overrides.items() if v is not None}
-    where = str(path)
+    return run_config(dict(data) | {k: v for k, v in overrides.items() if v is not None}, str(path))
+
+
+def run_config(data: Mapping[str, Any], where: str) -> RunConfig:
+    """Check a run config given as a mapping (a YAML file's, or a front door's own);
+    ``where`` starts every error message."""
+    data = dict(data)
     data["datasets"] = [
         _dataset(d, f"{where}: datasets[{i}]") for i, d in enumerate(_list(data, "datasets", where))
     ]

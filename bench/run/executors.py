@@ -1,4 +1,4 @@
-"""Executors run units of work (functions of :mod:`bench.run.work`) and yield their results.
+"""Executors run units of work (:mod:`bench.run.units`) and yield their journal entries.
 
 ``local`` runs CPU-bound units (degradation) in a process pool over all cores and network units
 (restoration, scoring) in this process, where torch uses every core and networks stay loaded.
@@ -12,15 +12,13 @@ assembled sorted, so the executor never changes a byte of the records.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import as_completed
 from typing import Any
 
 from bench.parallel import worker_pool
 from bench.run.isolation import IsolatedWorker, UnitFailed
-from bench.run.work import failed_entries
-
-Unit = tuple[Any, ...]
+from bench.run.units import Unit, each_alone, run_unit
 
 
 class LocalExecutor:
@@ -29,9 +27,8 @@ class LocalExecutor:
     Args:
         workers: Processes for CPU-bound units (default: all cores).
         timeout_s: When set, network units run in a child process and each must finish within
-            this many seconds; a unit that times out is retried image by image (a unit's last
-            argument is its list of items) and the images that still time out are recorded as
-            failed.
+            this many seconds; a unit that times out is retried image by image and the images that
+            still time out are recorded as failed.
     """
 
     name = "local"
@@ -41,23 +38,16 @@ class LocalExecutor:
         self.worker = IsolatedWorker(timeout_s) if timeout_s else None
 
     def map(
-        self,
-        fn: Callable[..., Any],
-        units: Sequence[Unit],
-        *,
-        cpu_bound: bool = False,
-        gpus: float = 0.0,
-    ) -> Iterator[Any]:
+        self, units: Sequence[Unit], *, cpu_bound: bool = False, gpus: float = 0.0
+    ) -> Iterator[list[dict[str, Any]]]:
         if cpu_bound and self.workers > 1 and len(units) > 1:
             with worker_pool(min(self.workers, len(units))) as pool:
-                futures = [pool.submit(fn, *unit) for unit in units]
+                futures = [pool.submit(run_unit, unit) for unit in units]
                 for future in as_completed(futures):
                     yield future.result()
             return
         for unit in units:
-            yield (
-                call_isolated(self.worker, fn, unit) if self.worker and not cpu_bound else fn(*unit)
-            )
+            yield call_isolated(self.worker, unit) if self.worker and not cpu_bound else unit.run()
 
     def close(self) -> None:
         """Stop the isolated worker, if any."""
@@ -65,25 +55,19 @@ class LocalExecutor:
             self.worker.close()
 
 
-def call_isolated(worker: IsolatedWorker, fn: Callable[..., Any], unit: Unit) -> list[dict]:
-    """``fn(*unit)`` in ``worker``'s child process.
+def call_isolated(worker: IsolatedWorker, unit: Unit) -> list[dict[str, Any]]:
+    """``unit.run()`` in ``worker``'s child process.
 
-    A unit that times out or crashes is retried image by image (a unit's last argument is its
-    list of items); the images that still fail are recorded as failed.
+    A unit that times out or crashes is retried image by image; the images that still fail are
+    recorded as failed.
     """
-    try:
-        return worker.call(fn, unit)
-    except UnitFailed as exc:
-        *head, items = unit
-        if len(items) > 1:
-            return [e for item in items for e in call_isolated(worker, fn, (*head, [item]))]
-        return failed_entries(fn, items, str(exc))
+    return each_alone(unit, lambda one: worker.call(run_unit, (one,)), (UnitFailed,))
 
 
 _RAY_WORKER: IsolatedWorker | None = None
 
 
-def ray_task(fn: Callable[..., Any], unit: Unit, timeout_s: float | None) -> Any:
+def ray_task(unit: Unit, timeout_s: float | None) -> list[dict[str, Any]]:
     """One unit in a Ray worker; with ``timeout_s``, in a child process of that worker.
 
     The child is kept between the tasks a Ray worker runs, so networks stay loaded, and replaced
@@ -91,10 +75,10 @@ def ray_task(fn: Callable[..., Any], unit: Unit, timeout_s: float | None) -> Any
     """
     global _RAY_WORKER
     if timeout_s is None:
-        return fn(*unit)
+        return unit.run()
     if _RAY_WORKER is None or _RAY_WORKER.timeout_s != timeout_s:
         _RAY_WORKER = IsolatedWorker(timeout_s)
-    return call_isolated(_RAY_WORKER, fn, unit)
+    return call_isolated(_RAY_WORKER, unit)
 
 
 class RayExecutor:
@@ -125,17 +109,12 @@ class RayExecutor:
             )
 
     def map(
-        self,
-        fn: Callable[..., Any],
-        units: Sequence[Unit],
-        *,
-        cpu_bound: bool = False,
-        gpus: float = 0.0,
-    ) -> Iterator[Any]:
+        self, units: Sequence[Unit], *, cpu_bound: bool = False, gpus: float = 0.0
+    ) -> Iterator[list[dict[str, Any]]]:
         ray = self._ray
         task = ray.remote(ray_task).options(num_gpus=gpus, num_cpus=1, max_retries=2)
         timeout_s = None if cpu_bound else self.timeout_s
-        pending = [task.remote(fn, unit, timeout_s) for unit in units]
+        pending = [task.remote(unit, timeout_s) for unit in units]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])

@@ -34,7 +34,7 @@ class _Raised:
 def _serve(connection: Any) -> None:
     import torch  # noqa: F401
 
-    import bench.run.work  # noqa: F401 - start-up imports do not count against the timeout
+    import bench.run.units  # noqa: F401 - start-up imports do not count against the timeout
 
     connection.send(READY)
     while True:

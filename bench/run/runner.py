@@ -15,14 +15,26 @@ from typing import Any
 
 from bench.config import to_dict
 from bench.registry import METRICS
-from bench.run import records, sets, work
+from bench.run import records, sets
 from bench.run.config import GridPoint, MetricSpec, RunConfig
 from bench.run.dry_run import print_plan
 from bench.run.folder import RunFolder
 from bench.run.manifest import now, run_manifest
 from bench.run.plan import Cell, Plan, Sample, make_plan, restore_key, score_key
 from bench.run.records import MetricInfo
+from bench.run.stages import PluginRef, forget_unavailable
 from bench.run.summary import RunSummary
+from bench.run.units import (
+    DegradeItem,
+    DegradeUnit,
+    FeatureUnit,
+    MetricRef,
+    RestoreItem,
+    RestoreUnit,
+    ScoreItem,
+    ScoreUnit,
+    Unit,
+)
 
 log = logging.getLogger("dr2bench.run")
 DEGRADE_CHUNK = 8
@@ -75,7 +87,7 @@ class Runner:
                     print_plan(self.folder, plan, self.metrics)
                     return self.summary
                 self._check_config(resume)
-                work.forget_unavailable()
+                forget_unavailable()
                 started = now()
                 handler = self._attach_log()
                 self._tidy(plan)
@@ -134,8 +146,7 @@ class Runner:
     def _execute(
         self,
         phase: str,
-        fn: Any,
-        units: list[tuple],
+        units: list[Unit],
         *,
         cpu_bound: bool = False,
         total: int,
@@ -153,7 +164,7 @@ class Runner:
 
         gpus = 1.0 if self.config.device.startswith("cuda") and not cpu_bound else 0.0
         with tqdm(total=total, desc=phase, unit=unit, disable=not self.progress) as bar:
-            for entries in self.executor.map(fn, units, cpu_bound=cpu_bound, gpus=gpus):
+            for entries in self.executor.map(units, cpu_bound=cpu_bound, gpus=gpus):
                 for entry in entries:
                     for line in entry.pop("log", []):
                         log.info("%s | %s", phase, line)
@@ -178,34 +189,35 @@ class Runner:
             if not folder.done(s.lq_key, folder.lq(*s.cell.where(), s.image_id))
         ]
         items = [self._degrade_item(s) for s in todo]
-        units = [(items[i : i + DEGRADE_CHUNK],) for i in range(0, len(items), DEGRADE_CHUNK)]
+        units: list[Unit] = [
+            DegradeUnit(tuple(items[i : i + DEGRADE_CHUNK]))
+            for i in range(0, len(items), DEGRADE_CHUNK)
+        ]
         self.summary.count("degrade", len(items))
-        self._execute(
-            "degrade", work.degrade_unit, units, cpu_bound=True, total=len(items), kind="lq"
-        )
+        self._execute("degrade", units, cpu_bound=True, total=len(items), kind="lq")
 
-    def _degrade_item(self, s: Sample) -> dict[str, Any]:
+    def _degrade_item(self, s: Sample) -> DegradeItem:
         synthetic = s.cell.dataset_kind == "synthetic"
         c = s.cell
-        return {
-            "key": s.lq_key,
-            "source": str(s.source),
-            "gt": str(s.gt) if s.gt else None,
-            "lq_path": str(self.folder.lq(*c.where(), s.image_id)),
-            "gt_path": str(self.folder.gt(c.dataset, s.image_id)),
-            "chain": c.chain if synthetic else None,
-            "severity": c.severity,
-            "rng": [c.seed, c.dataset, s.image_id, c.chain, c.severity],
-            "problem": s.problem,
-        }
+        return DegradeItem(
+            key=s.lq_key,
+            source=str(s.source),
+            gt=str(s.gt) if s.gt else None,
+            lq_path=str(self.folder.lq(*c.where(), s.image_id)),
+            gt_path=str(self.folder.gt(c.dataset, s.image_id)),
+            chain=c.chain if synthetic else None,
+            severity=c.severity,
+            rng_key=(c.seed, c.dataset, s.image_id, c.chain, c.severity),
+            problem=s.problem,
+        )
 
     def _restore(self, plan: Plan) -> None:
         """Restore what is missing and score it in the same pass (outputs decoded zero times).
 
         Units go round-robin over the grid points, so consecutive units read the same LQ and
-        GT images (kept decoded by :func:`bench.run.work.read_input`).
+        GT images (kept decoded by :func:`bench.run.stages.read_input`).
         """
-        specs = self._score_specs()
+        specs = self._metric_refs()
         folder = self.folder
         per_point, count = [], 0
         for point in plan.points:
@@ -217,22 +229,23 @@ class Runner:
                     restore_key(point, s), folder.output(point.label, *s.cell.where(), s.image_id)
                 )
             ]
+            restorer = PluginRef("restorer", point.name, point.params_json)
             units = []
             for batch in self._batches(point, todo):
-                items = [self._restore_item(point, s) for s in batch]
-                units.append((point.name, point.params_json, self.config.device, specs, items))
+                items = tuple(self._restore_item(point, s) for s in batch)
+                units.append(RestoreUnit(restorer, self.config.device, specs, items))
                 count += len(items)
             per_point.append(units)
         units = [u for group in itertools.zip_longest(*per_point) for u in group if u is not None]
         self.summary.count("restore", count)
-        self._execute("restore", work.restore_unit, units, total=count, kind="out")
+        self._execute("restore", units, total=count, kind="out")
 
-    def _score_specs(self) -> list[tuple[str, str, str, str, str]]:
-        return [
-            (m.name, m.plugin, m.params_json, m.kind, m.reference)
+    def _metric_refs(self) -> tuple[MetricRef, ...]:
+        return tuple(
+            MetricRef(m.name, PluginRef("metric", m.plugin, m.params_json), m.kind, m.reference)
             for m in self.metrics
             if m.kind != "set"
-        ]
+        )
 
     def _pending_scores(self, point: GridPoint, s: Sample) -> dict[str, str]:
         """Cache keys of the per-image metric values of ``point`` on ``s`` not computed yet."""
@@ -246,14 +259,15 @@ class Runner:
                 self.summary.count(f"score {metric.name}")
         return keys
 
-    def _restore_item(self, point: GridPoint, s: Sample) -> dict[str, Any]:
-        return {
-            "key": restore_key(point, s),
-            "id": s.image_id,
-            "lq_path": str(self.folder.lq(*s.cell.where(), s.image_id)),
-            "out_path": str(self.folder.output(point.label, *s.cell.where(), s.image_id)),
-            "seed": s.image_seed,
-        } | self._score_item(point, s, self._pending_scores(point, s))
+    def _restore_item(self, point: GridPoint, s: Sample) -> RestoreItem:
+        return RestoreItem(
+            key=restore_key(point, s),
+            id=s.image_id,
+            lq_path=str(self.folder.lq(*s.cell.where(), s.image_id)),
+            out_path=str(self.folder.output(point.label, *s.cell.where(), s.image_id)),
+            seed=s.image_seed,
+            score=self._score_item(point, s, self._pending_scores(point, s)),
+        )
 
     def _batches(self, point: GridPoint, samples: list[Sample]) -> list[list[Sample]]:
         """Batches of ``batch_size`` within a cell, or whole cells for whole-set restorers."""
@@ -276,21 +290,22 @@ class Runner:
                     keys := self._pending_scores(point, s)
                 ):
                     items.append(self._score_item(point, s, keys))
-        size, specs = self.config.batch_size, self._score_specs()
-        units = [
-            (specs, self.config.device, items[i : i + size]) for i in range(0, len(items), size)
+        size, specs = self.config.batch_size, self._metric_refs()
+        units: list[Unit] = [
+            ScoreUnit(specs, self.config.device, tuple(items[i : i + size]))
+            for i in range(0, len(items), size)
         ]
-        values = sum(len(item["keys"]) for item in items)
-        self._execute("score", work.score_unit, units, total=values, kind="score", unit="value")
+        values = sum(len(item.keys) for item in items)
+        self._execute("score", units, total=values, kind="score", unit="value")
 
-    def _score_item(self, point: GridPoint, s: Sample, keys: dict[str, str]) -> dict[str, Any]:
+    def _score_item(self, point: GridPoint, s: Sample, keys: dict[str, str]) -> ScoreItem:
         c = s.cell
-        return {
-            "keys": keys,
-            "out_path": str(self.folder.output(point.label, *c.where(), s.image_id)),
-            "gt_path": str(self.folder.gt(c.dataset, s.image_id)) if s.gt_key else None,
-            "input_path": str(self.folder.lq(*c.where(), s.image_id)),
-        }
+        return ScoreItem(
+            keys=keys,
+            out_path=str(self.folder.output(point.label, *c.where(), s.image_id)),
+            gt_path=str(self.folder.gt(c.dataset, s.image_id)) if s.gt_key else None,
+            input_path=str(self.folder.lq(*c.where(), s.image_id)),
+        )
 
     def _sets(self, plan: Plan) -> None:
         """Set metrics: the missing features of every image, then each cell's value."""
@@ -302,13 +317,14 @@ class Runner:
             references = sets.cell_references(instance, self.config.datasets)
             self.set_references[metric.name] = references
             items = sets.feature_items(self.folder, plan, metric, references)
-            units = [
-                (metric.plugin, metric.params_json, device, items[i : i + size])
+            extractor = PluginRef("metric", metric.plugin, metric.params_json)
+            units: list[Unit] = [
+                FeatureUnit(extractor, device, tuple(items[i : i + size]))
                 for i in range(0, len(items), size)
             ]
             phase = f"features {metric.name}"
             self.summary.count(phase, len(items))
-            self._execute(phase, work.features_unit, units, total=len(items), kind="feat")
+            self._execute(phase, units, total=len(items), kind="feat")
             entries = sets.set_values(self.folder, plan, metric, instance, references)
             self.folder.record(entries)
             self._note(f"set {metric.name}", entries)

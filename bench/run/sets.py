@@ -18,6 +18,7 @@ from bench.contracts import Unavailable
 from bench.files import hash_value
 from bench.run import records
 from bench.run.plan import restore_key
+from bench.run.units import Entry, FeatureItem
 
 if TYPE_CHECKING:
     from bench.run.config import DatasetSpec, GridPoint
@@ -50,7 +51,7 @@ def cell_references(instance: Any, datasets: tuple[DatasetSpec, ...]) -> dict[st
 
 def feature_items(
     folder: RunFolder, plan: Plan, metric: MetricInfo, references: dict[str, Any]
-) -> list[dict[str, Any]]:
+) -> list[FeatureItem]:
     """The images whose features are still missing: the outputs, and the ground truth of the
     cells that compare with it; none of a cell whose reference cannot be used."""
     wanted: dict[str, str] = {}  # feature key -> image path
@@ -66,9 +67,9 @@ def feature_items(
                 output = folder.output(point.label, *s.cell.where(), s.image_id)
                 wanted[feature_key(metric, key)] = str(output)
     return [
-        {"key": k, "path": p, "feature_path": str(folder.features(metric.plugin, k))}
-        for k, p in wanted.items()
-        if not folder.done(k, folder.features(metric.plugin, k))
+        FeatureItem(key, path, str(folder.features(metric.plugin, key)))
+        for key, path in wanted.items()
+        if not folder.done(key, folder.features(metric.plugin, key))
     ]
 
 
@@ -160,41 +161,32 @@ def _value(
     members: Members,
     reference: Any,
 ) -> dict[str, Any]:
-    entry: dict[str, Any] = {"k": key, "kind": "set", "config": metric.config}
+    def entry(status: str, error: str | None, value: float | None, n: int, **more: Any) -> dict:
+        fields = {"config": metric.config, "value": value, "n": n} | more
+        return Entry(key, "set", status, error, fields).as_json()
+
     if isinstance(reference, ReferenceProblem):
-        return entry | {"status": reference.status, "value": None, "n": 0, "error": reference.error}
+        return entry(reference.status, reference.error, None, 0)
     unavailable = _unavailable(folder, metric, members)
     if unavailable:
-        return entry | {"status": "unavailable", "value": None, "n": 0, "error": unavailable}
+        return entry("unavailable", unavailable, None, 0)
     features = _load(folder, metric, _feature_keys(folder, metric, members))
     if reference is None:
         reference = _load(folder, metric, _reference_keys(folder, metric, members))
         if len(reference) == 0:
-            return entry | {
-                "status": "failed",
-                "value": None,
-                "n": len(features),
-                "error": "no reference set: this dataset has no ground truth; give the dataset "
+            why = (
+                "no reference set: this dataset has no ground truth; give the dataset "
                 f"or the metric a reference (datasets: [{{name: ..., reference: PATH}}] or "
-                f"metrics: [{{name: {metric.plugin}, params: {{reference: PATH}}}}])",
-            }
+                f"metrics: [{{name: {metric.plugin}, params: {{reference: PATH}}}}])"
+            )
+            return entry("failed", why, None, len(features))
     try:
         result = instance.value(features, reference)
     except Exception as exc:  # too few images, singular covariance, ...
-        return entry | {
-            "status": "failed",
-            "value": None,
-            "n": len(features),
-            "error": f"{type(exc).__name__}: {exc}",
-        }
+        return entry("failed", f"{type(exc).__name__}: {exc}", None, len(features))
     value = float(result.value)
-    return entry | {
-        "status": "ok",
-        "value": value if np.isfinite(value) else None,
-        "n": int(result.n),
-        "extra": result.extra,
-        "error": None,
-    }
+    finite = value if np.isfinite(value) else None
+    return entry("ok", None, finite, int(result.n), extra=result.extra)
 
 
 def _unavailable(folder: RunFolder, metric: MetricInfo, members: Members) -> str | None:

@@ -183,5 +183,5 @@ def test_a_failing_batch_is_retried_image_by_image(test_restorers, tmp_path):
     assert main(["restore", "--restorer", "one_channel_for_test", *args]) == 1
     report = json.loads((out / "restore.json").read_text())
     assert report["failures"]["a.png"] == (
-        "restorer returned shape (3, 1, 40, 40), expected N x 3 x H x W"
+        "restorer output has shape (1, 1, 40, 40), expected (1, 3, 40, 40)"
     )

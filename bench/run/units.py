@@ -1,0 +1,436 @@
+"""Units of work: frozen, typed batches an executor can ship anywhere (a process, a Ray worker).
+
+A unit holds its items (one per image) and knows three things: :meth:`Unit.run` computes its
+journal entries with the shared stages (:mod:`bench.run.stages`), writing images atomically;
+:meth:`Unit.split` gives one unit per image; :meth:`Unit.failed` records a failure for every
+image. :func:`each_alone` is the one "retry image by image" of the code base: a unit whose batch
+fails (a plugin raises, a worker hangs or dies) is run again image by image, and an image that
+fails alone is recorded with the reason. Journal entries are built by :class:`Entry` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from bench.datasets import DatasetError
+from bench.files import atomic_write_bytes
+from bench.images import read_image, read_png, resize, write_png
+from bench.run import stages
+from bench.run.stages import PLUGIN_FAILURES, PluginRef, reason, reraise_storage, status_of
+
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dr2bench-png")
+U = TypeVar("U", bound="Unit")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One result as the journal records it: a JSON line keyed by its cache key ``k``.
+
+    Attributes:
+        key: The cache key.
+        kind: ``lq``, ``out``, ``score``, ``feat`` or ``set``.
+        status: ``ok``, ``failed`` or ``unavailable``.
+        error: Why it is not ``ok`` (or a note on a value), else ``None``.
+        fields: What the kind adds: ``steps`` and ``time`` (lq), ``time`` (out), ``value``
+            (score, set), ``n``, ``extra``, ``config`` (set), ``log`` (an external program's
+            output, on the first entry of a restore unit; logged, not journaled).
+    """
+
+    key: str
+    kind: str
+    status: str
+    error: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"k": self.key, "kind": self.kind, "status": self.status, "error": self.error} | (
+            self.fields
+        )
+
+
+class BatchFailed(Exception):
+    """Every image of a batch failed: they are tried one by one (see :func:`each_alone`)."""
+
+
+def each_alone(
+    unit: U,
+    attempt: Callable[[U], list[dict[str, Any]]],
+    failures: tuple[type[BaseException], ...] = (BatchFailed,),
+) -> list[dict[str, Any]]:
+    """``attempt(unit)``; when it raises one of ``failures``, each image alone, and an image
+    that fails alone is recorded as failed with the reason. A full disk always stops.
+    """
+    try:
+        return attempt(unit)
+    except failures as exc:
+        reraise_storage(exc)
+        if len(unit.items) > 1:
+            return [entry for one in unit.split() for entry in each_alone(one, attempt, failures)]
+        return unit.failed(reason(exc))
+
+
+class Unit(ABC):
+    """A batch of items (one per image) of one kind of work."""
+
+    items: tuple[Any, ...]
+
+    @abstractmethod
+    def run(self) -> list[dict[str, Any]]:
+        """The journal entries of every item (never raises for a bad image or plugin)."""
+
+    @abstractmethod
+    def failed(self, message: str) -> list[dict[str, Any]]:
+        """Entries recording that every item failed with ``message``."""
+
+    def split(self: U) -> list[U]:
+        """One unit per item."""
+        return [dataclasses.replace(self, items=(item,)) for item in self.items]  # type: ignore[type-var]
+
+
+def run_unit(unit: Unit) -> list[dict[str, Any]]:
+    """What executors call: ``unit.run()`` (a module-level function pickles everywhere)."""
+    return unit.run()
+
+
+# -- degrade -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DegradeItem:
+    """Make one LQ image (and its canonical GT).
+
+    Attributes:
+        key: The LQ's cache key.
+        source: The file degraded (the GT), or the LQ file of a paired or real set.
+        gt: The GT file, or ``None``.
+        lq_path: Where the LQ goes.
+        gt_path: Where the GT goes.
+        chain: The chain, or ``None`` for no degradation.
+        severity: The chain's severity.
+        rng_key: The image's generator (:func:`bench.seeding.image_rng`).
+        problem: Why the dataset already flagged the image, or ``None``.
+    """
+
+    key: str
+    source: str
+    gt: str | None
+    lq_path: str
+    gt_path: str
+    chain: str | None
+    severity: int
+    rng_key: tuple[int, str, str, str, int]
+    problem: str | None = None
+
+
+class InputProblem(ValueError):
+    """An input the dataset already flagged (a missing pair, a duplicate id)."""
+
+
+@dataclass(frozen=True)
+class DegradeUnit(Unit):
+    items: tuple[DegradeItem, ...]
+
+    def run(self) -> list[dict[str, Any]]:
+        entries = []
+        for item in self.items:
+            start = time.perf_counter()
+            try:
+                entry = Entry(item.key, "lq", "ok", fields={"steps": _degrade(item)})
+            except PLUGIN_FAILURES as exc:  # one bad image must not stop the run
+                reraise_storage(exc)
+                entry = Entry(item.key, "lq", "failed", reason(exc), {"steps": []})
+            seconds = time.perf_counter() - start
+            entries.append(entry.as_json() | {"time": seconds})
+        return entries
+
+    def failed(self, message: str) -> list[dict[str, Any]]:
+        return [Entry(i.key, "lq", "failed", message, {"steps": []}).as_json() for i in self.items]
+
+
+def _degrade(item: DegradeItem) -> list[dict[str, Any]]:
+    if item.problem:
+        raise InputProblem(item.problem)
+    gt = read_image(item.gt) if item.gt else None
+    if item.chain is None:
+        lq, steps = read_image(item.source), []
+        if gt is not None and lq.shape != gt.shape:  # as the CelebA-Test protocol resizes LQs
+            lq = resize(lq, gt.shape[1], gt.shape[0], "bicubic")
+    else:
+        if gt is None:
+            raise DatasetError(f"{item.source}: no clean image to degrade")
+        lq, steps = stages.degrade_image(gt, item.chain, item.severity, item.rng_key)
+    if gt is not None and not Path(item.gt_path).exists():
+        write_png(item.gt_path, gt)
+    write_png(item.lq_path, lq)
+    return steps
+
+
+# -- score -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MetricRef:
+    """A per-image metric of a unit: its column, plugin, kind and what it compares with."""
+
+    column: str
+    plugin: PluginRef
+    kind: str
+    reference: str  # gt | input
+
+
+@dataclass(frozen=True)
+class ScoreItem:
+    """Score one stored output with the metrics whose values are still missing.
+
+    Attributes:
+        keys: ``{metric column: cache key}`` of the values wanted.
+        out_path: The output.
+        gt_path: Its ground truth, or ``None``.
+        input_path: Its degraded input.
+    """
+
+    keys: dict[str, str]
+    out_path: str
+    gt_path: str | None
+    input_path: str
+
+
+@dataclass(frozen=True)
+class ScoreUnit(Unit):
+    metrics: tuple[MetricRef, ...]
+    device: str
+    items: tuple[ScoreItem, ...]
+
+    def run(self) -> list[dict[str, Any]]:
+        return each_alone(self, ScoreUnit._score, PLUGIN_FAILURES)
+
+    def _score(self) -> list[dict[str, Any]]:
+        images = [read_png(item.out_path) for item in self.items]
+        return score_outputs(self.metrics, self.device, list(self.items), images)
+
+    def failed(self, message: str) -> list[dict[str, Any]]:
+        return [
+            Entry(key, "score", "failed", message, {"value": None}).as_json()
+            for item in self.items
+            for key in item.keys.values()
+        ]
+
+
+def score_outputs(
+    metrics: tuple[MetricRef, ...],
+    device: str,
+    items: list[ScoreItem],
+    images: list[np.ndarray],
+) -> list[dict[str, Any]]:
+    """Score outputs already in memory; each reference image is decoded once for all metrics."""
+    references: dict[str, list[np.ndarray | None]] = {}
+    entries = []
+    for metric in metrics:
+        chosen = [i for i, item in enumerate(items) if metric.column in item.keys]
+        if not chosen:
+            continue
+        refs = None
+        if metric.kind == "paired":
+            if metric.reference not in references:
+                paths = [i.input_path if metric.reference == "input" else i.gt_path for i in items]
+                references[metric.reference] = [_read_optional(path) for path in paths]
+            refs = tuple(references[metric.reference][i] for i in chosen)
+        batch = MetricBatch(
+            metric.plugin,
+            device,
+            tuple(items[i].keys[metric.column] for i in chosen),
+            tuple(images[i] for i in chosen),
+            refs,
+        )
+        entries += batch.run()
+    return entries
+
+
+def _read_optional(path: str | None) -> np.ndarray | None:
+    return stages.read_input(path) if path else None
+
+
+@dataclass(frozen=True)
+class MetricBatch(Unit):
+    """One metric over a batch of images in memory (items are the values' cache keys)."""
+
+    metric: PluginRef
+    device: str
+    items: tuple[str, ...]
+    images: tuple[np.ndarray, ...]
+    refs: tuple[np.ndarray | None, ...] | None
+
+    def run(self) -> list[dict[str, Any]]:
+        try:
+            metric = self.metric.load(self.device)
+        except PLUGIN_FAILURES as exc:
+            return self._entries(status_of(exc), reason(exc))
+        return each_alone(self, lambda batch: batch._score(metric), PLUGIN_FAILURES)
+
+    def _score(self, metric: Any) -> list[dict[str, Any]]:
+        if self.refs is not None and any(ref is None for ref in self.refs):
+            raise ValueError("the reference image is missing")
+        refs = None if self.refs is None else [ref for ref in self.refs if ref is not None]
+        scored = stages.score_images(metric, list(self.images), refs)
+        return [
+            Entry(key, "score", s.status, s.error, {"value": s.value}).as_json()
+            for key, s in zip(self.items, scored, strict=True)
+        ]
+
+    def split(self) -> list[MetricBatch]:
+        refs = self.refs or (None,) * len(self.items)
+        return [
+            dataclasses.replace(
+                self, items=(key,), images=(image,), refs=None if self.refs is None else (ref,)
+            )
+            for key, image, ref in zip(self.items, self.images, refs, strict=True)
+        ]
+
+    def failed(self, message: str) -> list[dict[str, Any]]:
+        return self._entries("failed", message)
+
+    def _entries(self, status: str, message: str) -> list[dict[str, Any]]:
+        return [
+            Entry(key, "score", status, message, {"value": None}).as_json() for key in self.items
+        ]
+
+
+# -- restore -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RestoreItem:
+    """Restore one image, then score the output with the metrics still missing.
+
+    Attributes:
+        key: The output's cache key.
+        id: The image id (``restore_batch``'s ids).
+        lq_path: The degraded input (a PNG of the run folder).
+        out_path: Where the output goes.
+        seed: The image's seed (:func:`bench.seeding.image_seed`).
+        score: What to score the output with (``score.keys`` empty: nothing).
+    """
+
+    key: str
+    id: str
+    lq_path: str
+    out_path: str
+    seed: int
+    score: ScoreItem
+
+
+@dataclass(frozen=True)
+class RestoreUnit(Unit):
+    """Restore a batch, store the outputs, and score them in memory.
+
+    Outputs are scored as they are stored (8-bit), so a metric added later, computed from the
+    PNG files, gives the same values. The first entry carries the restorer's log lines (an
+    external program's output) under ``log``.
+    """
+
+    restorer: PluginRef
+    device: str
+    metrics: tuple[MetricRef, ...]
+    items: tuple[RestoreItem, ...]
+
+    def run(self) -> list[dict[str, Any]]:
+        start = time.perf_counter()
+        try:
+            restorer = self.restorer.load(self.device)
+        except PLUGIN_FAILURES as exc:
+            return self._entries(status_of(exc), reason(exc))
+        share = (time.perf_counter() - start) / len(self.items)
+        entries = each_alone(self, lambda unit: unit._restore(restorer, share))
+        log_lines = restorer.take_log()
+        if log_lines and entries:
+            entries[0]["log"] = log_lines
+        return entries
+
+    def _restore(self, restorer: Any, load_share: float) -> list[dict[str, Any]]:
+        try:
+            images = [stages.read_input(item.lq_path) for item in self.items]
+        except PLUGIN_FAILURES as exc:
+            reraise_storage(exc)
+            if len(self.items) > 1:
+                raise BatchFailed(reason(exc)) from exc
+            return self.failed(reason(exc))
+        ids = [item.id for item in self.items]
+        results = stages.restore_images(
+            restorer, images, [item.seed for item in self.items], ids, self.device
+        )
+        if len(self.items) > 1 and all(result.status == "failed" for result in results):
+            raise BatchFailed(results[0].error or "every image failed")
+        entries = [
+            Entry(item.key, "out", r.status, r.error, {"time": r.seconds + load_share}).as_json()
+            for item, r in zip(self.items, results, strict=True)
+        ]
+        stored = [
+            (item, r.image)
+            for item, r in zip(self.items, results, strict=True)
+            if r.image is not None
+        ]
+        # PNG encoding (which releases the GIL) overlaps the scoring; the entries are returned,
+        # and so journaled, only once every file is written
+        writes = [_WRITER.submit(write_png, item.out_path, image) for item, image in stored]
+        wanted = [(item.score, image) for item, image in stored if item.score.keys]
+        if wanted and self.metrics:
+            items, outputs = [w[0] for w in wanted], [w[1] for w in wanted]
+            entries += score_outputs(self.metrics, self.device, items, outputs)
+        for write in writes:
+            write.result()
+        return entries
+
+    def failed(self, message: str) -> list[dict[str, Any]]:
+        return self._entries("failed", message)
+
+    def _entries(self, status: str, message: str) -> list[dict[str, Any]]:
+        return [
+            Entry(item.key, "out", status, message, {"time": 0.0}).as_json() for item in self.items
+        ]
+
+
+# -- features ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FeatureItem:
+    """Extract one image's features for a set metric and store them (``.npy``)."""
+
+    key: str
+    path: str
+    feature_path: str
+
+
+@dataclass(frozen=True)
+class FeatureUnit(Unit):
+    metric: PluginRef
+    device: str
+    items: tuple[FeatureItem, ...]
+
+    def run(self) -> list[dict[str, Any]]:
+        try:
+            metric = self.metric.load(self.device)
+        except PLUGIN_FAILURES as exc:
+            return self._entries(status_of(exc), reason(exc))
+        return each_alone(self, lambda unit: unit._extract(metric), PLUGIN_FAILURES)
+
+    def _extract(self, metric: Any) -> list[dict[str, Any]]:
+        images = [read_png(item.path) for item in self.items]
+        features = stages.extract_features(metric, images)
+        for item, row in zip(self.items, features, strict=True):
+            atomic_write_bytes(item.feature_path, _npy_bytes(row))
+        return [Entry(item.key, "feat", "ok").as_json() for item in self.items]
+
+    def failed(self, message: str) -> list[dict[str, Any]]:
+        return self._entries("failed", message)
+
+    def _entries(self, status: str, message: str) -> list[dict[str, Any]]:
+        return [Entry(item.key, "feat", status, message).as_json() for item in self.items]
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
