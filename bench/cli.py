@@ -52,7 +52,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         if name == command:
             module = importlib.import_module(module_name)
             module.add_arguments(sub)
-            sub.set_defaults(run=module.run)
+            sub.set_defaults(main=module.main)
     return parser
 
 
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(_command(argv)).parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        return int(args.main(args) or 0)
     except user_errors() as exc:
         print(f"dr2bench {args.command}: error: {exc}", file=sys.stderr)
         return 2

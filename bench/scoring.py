@@ -9,6 +9,7 @@ grow with the number of images (set metrics keep one feature vector per image).
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import warnings
@@ -23,6 +24,15 @@ from bench.contracts import Metric, Unavailable
 from bench.images import IMAGE_SUFFIXES, list_images, read_image
 from bench.parallel import prefetched
 from bench.registry import METRICS
+from bench.run.stages import (
+    PLUGIN_FAILURES,
+    PluginRef,
+    extract_features,
+    forget_unavailable,
+    reason,
+    set_value,
+)
+from bench.run.units import MetricBatch
 
 Progress = Callable[[int, int], None]
 
@@ -76,47 +86,57 @@ def pair_folders(pred: Path, gt: Path | None, inputs: Path | None) -> Pairing:
 
 
 @dataclass
-class MetricRun:
-    """One metric of a scoring run and what it produced."""
+class MetricScores:
+    """One metric of a scoring and what it produced (``name`` is its label)."""
 
     name: str
     metric: Metric | None
+    plugin: PluginRef | None = None
     unavailable: str | None = None
     values: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     features: list[np.ndarray] = field(default_factory=list)
     set_result: dict[str, Any] | None = None
 
-    def record(self, ids: list[str], values: Any, errors: Any) -> None:
-        for image_id, value, error in zip(ids, values, errors, strict=True):
-            self.values[image_id] = float(value)
-            if error is not None or math.isnan(value):
-                self.errors[image_id] = error or "no value"
+    def record(self, entries: list[dict[str, Any]]) -> None:
+        """Per-image values as the run's journal entries give them (keyed by image id)."""
+        for entry in entries:
+            value = entry["value"]
+            self.values[entry["k"]] = math.nan if value is None else float(value)
+            if entry["status"] != "ok" or value is None:
+                self.errors[entry["k"]] = entry["error"] or "no value"
 
 
-def prepare(entry: dict[str, Any], folders: dict[str, Path | None], device: str) -> MetricRun:
+def prepare(entry: dict[str, Any], folders: dict[str, Path | None], device: str) -> MetricScores:
     """Create and load a metric (``name``, ``params``, ``label``); an unavailable metric carries
-    the reason instead.
+    the reason instead. Per-image metrics load as the runner loads them (:class:`PluginRef`).
 
     A set metric compares with ``--ref`` if given, else its own ``reference``, else ``--gt``.
     """
     name = str(entry.get("label") or entry["name"])
-    metric = METRICS.create(entry["name"], **(entry.get("params") or {}))
-    needed = "gt" if metric.kind == "set" else getattr(metric, "reference", "gt")
+    params = entry.get("params") or {}
+    metric = METRICS.create(entry["name"], **params)
+    plugin = PluginRef("metric", entry["name"], json.dumps(params, sort_keys=True))
     if metric.kind == "set":
         own = getattr(metric.params, "reference", None)
         reference = folders["ref"] or own or folders["gt"]
         if reference is None:
-            return MetricRun(name, metric, f"{name} needs a reference set: give --ref or --gt")
+            return MetricScores(
+                name, metric, None, f"{name} needs a reference set: give --ref or --gt"
+            )
         metric = metric.replace(reference=str(reference))
         metric.name = entry["name"]
-    elif metric.kind == "paired" and folders[needed] is None:
-        return MetricRun(name, metric, f"{name} compares with the {needed} images: give --{needed}")
+    elif metric.kind == "paired" and folders[metric.reference] is None:
+        why = f"{name} compares with the {metric.reference} images: give --{metric.reference}"
+        return MetricScores(name, metric, None, why)
     try:
-        metric.load(device)
+        if metric.kind == "set":
+            metric.load(device)
+        else:
+            metric = plugin.load(device)
     except Unavailable as exc:
-        return MetricRun(name, metric, str(exc))
-    return MetricRun(name, metric)
+        return MetricScores(name, metric, None, str(exc))
+    return MetricScores(name, metric, plugin)
 
 
 @dataclass(frozen=True)
@@ -143,23 +163,35 @@ def read_batches(pairing: Pairing, roles: set[str], size: int) -> Iterator[Batch
         yield Batch(chunk, images, refs)
 
 
-def score_batch(runs: list[MetricRun], batch: Batch) -> None:
-    """Feed one decoded batch to every metric."""
-    ids, images, refs = batch.ids, batch.images, batch.refs
-    for run in runs:
-        if run.unavailable or run.metric is None:
+def score_batch(scorings: list[MetricScores], batch: Batch, device: str) -> None:
+    """Feed one decoded batch to every metric: per-image metrics through the run's
+    :class:`MetricBatch` (a failing batch is retried image by image), set metrics through the
+    run's feature stage (a failure ends the metric with the reason)."""
+    ids, images = batch.ids, batch.images
+    for scoring in scorings:
+        metric = scoring.metric
+        if scoring.unavailable or metric is None or scoring.set_result is not None:
             continue
-        metric = run.metric
         if metric.kind == "set":
-            _extract(run, metric, [[images[i] for i in g] for g in _same_size(ids, images)])
+            try:
+                for group in _same_size(ids, images):
+                    features = extract_features(metric, [images[i] for i in group])
+                    scoring.features.append(features)
+            except PLUGIN_FAILURES as exc:
+                scoring.set_result = {"value": None, "n": 0, "error": reason(exc)}
             continue
-        if metric.kind == "no_reference":
-            for group in _same_size(ids, images):
-                _guarded(run, metric, group, [images[i] for i in group], None)
-            continue
-        role_refs = refs[getattr(metric, "reference", "gt")]
-        for group in _same_size([i for i in ids if i in role_refs], images, role_refs):
-            _guarded(run, metric, group, [images[i] for i in group], [role_refs[i] for i in group])
+        refs = batch.refs[metric.reference] if metric.kind == "paired" else None
+        chosen = [i for i in ids if refs is None or i in refs]
+        for group in _same_size(chosen, images, *([refs] if refs is not None else [])):
+            scoring.record(
+                MetricBatch(
+                    scoring.plugin,
+                    device,
+                    tuple(group),
+                    tuple(images[i] for i in group),
+                    None if refs is None else tuple(refs[i] for i in group),
+                ).run()
+            )
 
 
 def _same_size(ids: list[str], *images: dict[str, np.ndarray]) -> list[list[str]]:
@@ -169,59 +201,22 @@ def _same_size(ids: list[str], *images: dict[str, np.ndarray]) -> list[list[str]
     return list(groups.values())
 
 
-def _extract(run: MetricRun, metric: Any, groups: list[list[np.ndarray]]) -> None:
-    """Collect a set metric's features; a failure ends the metric with the reason."""
-    from bench.images import to_tensor
-
-    if run.set_result is not None:
-        return
-    try:
-        run.features += [metric.features(to_tensor(group)) for group in groups]
-    except Exception as exc:
-        run.set_result = {"value": None, "n": 0, "error": f"{type(exc).__name__}: {exc}"}
-
-
-def _guarded(
-    run: MetricRun,
-    metric: Any,
-    group: list[str],
-    images: list[np.ndarray],
-    refs: list[np.ndarray] | None,
-) -> None:
-    """Score one group with a per-image metric; an exception fails the group, not the run."""
-    from bench.images import to_tensor
-
-    try:
-        if refs is None:
-            scores = metric.score(to_tensor(images))
-        else:
-            scores = metric.score(to_tensor(images), to_tensor(refs))
-    except Exception as exc:  # one failing batch must not stop the other metrics
-        reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300]}"
-        run.record(group, [float("nan")] * len(group), [reason] * len(group))
-        return
-    run.record(group, scores.values, scores.errors)
-
-
-def finish_set(run: MetricRun) -> None:
+def finish_set(scoring: MetricScores) -> None:
     """Compute a set metric's value from the collected features and its reference."""
-    metric = run.metric
-    if run.unavailable or metric is None or metric.kind != "set" or run.set_result is not None:
+    metric = scoring.metric
+    if scoring.unavailable or metric is None or metric.kind != "set" or scoring.set_result:
         return
+    features = np.concatenate(scoring.features) if scoring.features else np.zeros((0, 0))
     try:
-        features = np.concatenate(run.features) if run.features else np.zeros((0, 0))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the warning is kept in the value's extra
-            result = metric.value(features, metric.configured_reference())
-        run.set_result = {"value": result.value, "n": result.n, "extra": result.extra}
+        reference = metric.configured_reference()
     except Unavailable as exc:  # a reference statistics file missing from the weights folder
-        run.unavailable = str(exc)
-    except Exception as exc:
-        run.set_result = {
-            "value": None,
-            "n": sum(len(f) for f in run.features),
-            "error": f"{type(exc).__name__}: {exc}",
-        }
+        scoring.unavailable = str(exc)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warning is kept in the value's extra
+        result = set_value(metric, features, reference)
+    scoring.set_result = {"value": result.value, "n": result.n}
+    scoring.set_result |= {"error": result.error} if result.error else {"extra": result.extra}
 
 
 def score_folders(
@@ -233,25 +228,26 @@ def score_folders(
     device: str = "cpu",
     batch_size: int = 16,
     progress: Progress | None = None,
-) -> tuple[Pairing, list[MetricRun]]:
+) -> tuple[Pairing, list[MetricScores]]:
     """Score every output image in ``pred`` with ``metrics`` (``name``, ``params``, ``label``)."""
     pairing = pair_folders(pred, gt, inputs)
+    forget_unavailable()  # weights may have been added since the last call in this process
     folders = {"gt": gt, "input": inputs, "ref": ref}
-    runs = [prepare(entry, folders, device) for entry in metrics]
+    scorings = [prepare(entry, folders, device) for entry in metrics]
     roles = {
-        getattr(run.metric, "reference", "gt")
-        for run in runs
-        if run.metric is not None and run.metric.kind == "paired" and not run.unavailable
+        s.metric.reference
+        for s in scorings
+        if s.metric is not None and s.metric.kind == "paired" and not s.unavailable
     }
     done = 0
     for batch in prefetched(read_batches(pairing, roles, batch_size)):
-        score_batch(runs, batch)
+        score_batch(scorings, batch, device)
         done += len(batch.ids)
         if progress is not None:
             progress(done, len(pairing.pred))
-    for run in runs:
-        finish_set(run)
-    return pairing, runs
+    for scoring in scorings:
+        finish_set(scoring)
+    return pairing, scorings
 
 
 def print_progress(done: int, total: int) -> None:

@@ -190,7 +190,7 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     handlers = {"invariance": _run_invariance, "suggest": _run_suggest, "sweep": _run_sweep}
     return handlers[args.analysis](args)
 

@@ -33,7 +33,7 @@ def describe(registry: Registry) -> list[dict]:
     return rows
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     rows = describe(REGISTRIES[args.kind])
     if args.kind == "degradations":
         from bench.catalog import table_lines, with_ladders  # ladders and chains; no torch

@@ -33,7 +33,7 @@ def write_report(run_dir: str | Path) -> Path | None:
     return build_report(run_dir).html
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from bench.run.folder import RunFolderError
     from reports.build import build_report, parse_formats
     from reports.results import ReportError

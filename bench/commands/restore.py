@@ -104,7 +104,7 @@ def _text_fields(params_type: type | None) -> dict[str, bool]:
     return fields
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from bench.run.config import run_config
     from bench.run.executors import make_executor
     from bench.run.runner import Runner

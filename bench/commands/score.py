@@ -66,27 +66,27 @@ def metric_entries(metrics: str | None, protocol: str | None) -> list[dict[str, 
     return expand(load_protocol(protocol), own) if protocol else own
 
 
-def metric_summary(run: Any) -> dict[str, Any]:
+def metric_summary(scores: Any) -> dict[str, Any]:
     """The report entry of one metric."""
-    metric = run.metric
+    metric = scores.metric
     entry: dict[str, Any] = {
         "kind": metric.kind,
         "version": int(metric.version),
         "higher_is_better": bool(metric.higher_is_better),
         "config": metric.config(),
     }
-    if run.unavailable:
-        return entry | {"unavailable": run.unavailable}
+    if scores.unavailable:
+        return entry | {"unavailable": scores.unavailable}
     if metric.kind == "set":
-        return entry | dict(run.set_result or {})
-    values = [v for v in run.values.values() if not math.isnan(v)]
+        return entry | dict(scores.set_result or {})
+    values = [v for v in scores.values.values() if not math.isnan(v)]
     below = entry["config"].get("mean_leaves_out_below")
     kept = values if below is None else [v for v in values if v >= below]
     result = entry | {
         "mean": _mean(kept),
         "std": _std(kept),
         "n": len(kept),
-        "failed": len(run.errors),
+        "failed": len(scores.errors),
     }
     if below is not None:
         result |= {"left_out": len(values) - len(kept), "mean_all": _mean(values)}
@@ -104,36 +104,36 @@ def _std(values: list[float]) -> float | None:
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
-def per_image(pairing: Any, runs: list[Any]) -> list[dict[str, Any]]:
+def per_image(pairing: Any, scorings: list[Any]) -> list[dict[str, Any]]:
     """One row per output image: its id, every per-image metric and the reasons of failures."""
     rows = []
     for image_id in sorted(pairing.pred):
         row: dict[str, Any] = {"id": image_id}
         errors = {}
-        for run in runs:
-            if run.unavailable or run.metric.kind == "set":
+        for scores in scorings:
+            if scores.unavailable or scores.metric.kind == "set":
                 continue
-            value = run.values.get(image_id, math.nan)
-            row[run.name] = None if math.isnan(value) else value
-            if image_id in run.errors:
-                errors[run.name] = run.errors[image_id]
-            elif image_id not in run.values:
-                errors[run.name] = f"no {run.metric.reference} image matches this output"
+            value = scores.values.get(image_id, math.nan)
+            row[scores.name] = None if math.isnan(value) else value
+            if image_id in scores.errors:
+                errors[scores.name] = scores.errors[image_id]
+            elif image_id not in scores.values:
+                errors[scores.name] = f"no {scores.metric.reference} image matches this output"
         rows.append(row | {"errors": errors})
     return rows
 
 
-def report(pairing: Any, runs: list[Any], folders: dict[str, Path | None]) -> dict[str, Any]:
+def report(pairing: Any, scorings: list[Any], folders: dict[str, Path | None]) -> dict[str, Any]:
     """The whole JSON report."""
     return {
-        "metrics": {run.name: metric_summary(run) for run in runs},
-        "per_image": per_image(pairing, runs),
+        "metrics": {scores.name: metric_summary(scores) for scores in scorings},
+        "per_image": per_image(pairing, scorings),
         "unmatched": pairing.unmatched,
         "folders": {role: str(path) if path else None for role, path in folders.items()},
     }
 
 
-def protocol_score(name: str, runs: list[Any]) -> dict[str, Any] | None:
+def protocol_score(name: str, scorings: list[Any]) -> dict[str, Any] | None:
     """The protocol's weighted score and identity check over the scored folder, if it has them.
 
     Per-image metrics enter through their test-set-weighted means (images' first folders are
@@ -142,30 +142,30 @@ def protocol_score(name: str, runs: list[Any]) -> dict[str, Any] | None:
     from bench.protocols import gate_counts, load_protocol, overall_mean, weighted_score
 
     protocol = load_protocol(name)
-    by_name = {run.name: run for run in runs}
+    by_name = {scores.name: scores for scores in scorings}
     entry: dict[str, Any] = {}
     if protocol.score is not None:
         overall: dict[str, float | None] = {}
         why: dict[str, str] = {}
         for term in protocol.score.terms:
-            run = by_name.get(term.metric)
-            if run is None or run.unavailable:
-                why[term.metric] = run.unavailable if run else "not scored"
-            elif run.metric.kind == "set":
-                result = run.set_result or {}
+            scores = by_name.get(term.metric)
+            if scores is None or scores.unavailable:
+                why[term.metric] = scores.unavailable if scores else "not scored"
+            elif scores.metric.kind == "set":
+                result = scores.set_result or {}
                 overall[term.metric] = result.get("value")
                 if result.get("error"):
                     why[term.metric] = result["error"]
             else:
-                overall[term.metric], problem = overall_mean(protocol.score, run.values)
+                overall[term.metric], problem = overall_mean(protocol.score, scores.values)
                 if problem:
-                    why[term.metric] = next(iter(run.errors.values()), problem)
+                    why[term.metric] = next(iter(scores.errors.values()), problem)
         result = weighted_score(protocol.score, overall, why)
         entry |= {"title": protocol.score.title, "total": result.total, "terms": result.terms}
         entry["missing"] = result.missing
     gate = protocol.gate
-    if gate is not None and (run := by_name.get(gate.metric)) and not run.unavailable:
-        entry["low_identity"] = {k: list(v) for k, v in gate_counts(gate, run.values).items()}
+    if gate is not None and (scores := by_name.get(gate.metric)) and not scores.unavailable:
+        entry["low_identity"] = {k: list(v) for k, v in gate_counts(gate, scores.values).items()}
     return entry or None
 
 
@@ -227,14 +227,14 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from bench.config import ConfigError
     from bench.files import atomic_write_json
     from bench.scoring import print_progress, score_folders
 
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
-    pairing, runs = score_folders(
+    pairing, scorings = score_folders(
         args.pred,
         args.gt,
         args.input,
@@ -245,9 +245,9 @@ def run(args: argparse.Namespace) -> int:
         print_progress,
     )
     folders = {"pred": args.pred, "gt": args.gt, "input": args.input, "ref": args.ref}
-    result = report(pairing, runs, folders)
+    result = report(pairing, scorings, folders)
     if args.protocol:
-        result["protocol_score"] = protocol_score(args.protocol, runs)
+        result["protocol_score"] = protocol_score(args.protocol, scorings)
     print(table(result))
     if args.json:
         atomic_write_json(args.json, result)

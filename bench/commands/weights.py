@@ -123,7 +123,7 @@ def _check_name(name: str) -> None:
         raise ConfigError(exc.args[0]) from exc
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     paths = explicit_paths(args.path)
     if args.action == "list":
         rows = [find(item, paths.get(item.name), full_hash=False) for item in manifest().values()]

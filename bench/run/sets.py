@@ -16,7 +16,7 @@ import numpy as np
 
 from bench.contracts import Unavailable
 from bench.files import hash_value
-from bench.run import records
+from bench.run import records, stages
 from bench.run.plan import restore_key
 from bench.run.units import Entry, FeatureItem
 
@@ -180,13 +180,9 @@ def _value(
                 f"metrics: [{{name: {metric.plugin}, params: {{reference: PATH}}}}])"
             )
             return entry("failed", why, None, len(features))
-    try:
-        result = instance.value(features, reference)
-    except Exception as exc:  # too few images, singular covariance, ...
-        return entry("failed", f"{type(exc).__name__}: {exc}", None, len(features))
-    value = float(result.value)
-    finite = value if np.isfinite(value) else None
-    return entry("ok", None, finite, int(result.n), extra=result.extra)
+    result = stages.set_value(instance, features, reference)
+    extra = {"extra": result.extra} if result.status == "ok" else {}
+    return entry(result.status, result.error, result.value, result.n, **extra)
 
 
 def _unavailable(folder: RunFolder, metric: MetricInfo, members: Members) -> str | None:

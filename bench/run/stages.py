@@ -236,3 +236,24 @@ def extract_features(metric: Any, images: list[np.ndarray]) -> np.ndarray:
 def _finite(value: float) -> float | None:
     value = float(value)
     return value if np.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class SetOutcome:
+    """A set metric's value over a set of features: ``None`` with the reason when it failed."""
+
+    status: str
+    value: float | None
+    n: int
+    error: str | None = None
+    extra: dict[str, Any] | None = None
+
+
+def set_value(metric: Any, features: np.ndarray, reference: Any) -> SetOutcome:
+    """``metric.value(features, reference)``; too few images or a singular covariance fail the
+    value with the reason, never the caller."""
+    try:
+        result = metric.value(features, reference)
+    except PLUGIN_FAILURES as exc:
+        return SetOutcome("failed", None, len(features), reason(exc))
+    return SetOutcome("ok", _finite(result.value), int(result.n), None, result.extra)

@@ -72,3 +72,39 @@ def test_degrade_and_run_write_the_same_degraded_images(tmp_path):
     assert len(images) == 2
     for image in images:
         assert (lq / image.relative_to(built / "lq")).read_bytes() == image.read_bytes()
+
+
+@pytest.mark.slow
+def test_score_on_a_runs_outputs_gives_the_runs_records(tmp_path, shared_data):
+    """Every per-image metric of the demo, through 'dr2bench score' and through 'dr2bench run'."""
+    import json
+
+    import pandas as pd
+
+    demo = yaml.safe_load((Path(__file__).parents[2] / "configs" / "demo.yaml").read_text())
+    per_image = [name for name in demo["metrics"] if name not in ("fid", "kid")]
+    config = run_config(
+        tmp_path,
+        datasets=[{"name": "hq", "path": str(shared_data / "hq")}],
+        limit=2,
+        degradations=[{"chain": "classic", "severities": [2]}],
+        restorers=["unsharp"],
+        metrics=per_image,
+    )
+    assert main(["run", str(config), "--quiet"]) == 0
+    images = tmp_path / "run" / "images"
+    report = tmp_path / "score.json"
+    argv = ["score", "--pred", str(images / "outputs/unsharp/hq/classic/2/0"),
+            "--gt", str(images / "gt/hq"), "--input", str(images / "lq/hq/classic/2/0"),
+            "--metrics", ",".join(per_image), "--json", str(report)]  # fmt: skip
+    assert main(argv) == 0
+    scored = {row["id"]: row for row in json.loads(report.read_text())["per_image"]}
+    records = pd.read_parquet(tmp_path / "run" / "records.parquet")
+    assert len(records) == 2 and set(per_image) <= set(records.columns)
+    for row in records.itertuples():
+        for metric in per_image:
+            ran = records.loc[row.Index, metric]
+            again = scored[f"{row.image_id}"][metric]
+            assert (ran is None or np.isnan(ran)) == (again is None), (metric, row.image_id)
+            if again is not None:
+                assert again == ran, (metric, row.image_id)
