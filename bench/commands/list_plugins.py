@@ -1,4 +1,4 @@
-"""``dr2bench list {degradations,restorers,metrics,datasets} [--json]``."""
+"""``dr2bench list [{degradations,restorers,metrics,datasets}] [--json]``: every kind if none."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from bench.registry import REGISTRIES, PluginInfo, Registry, RegistryError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("kind", choices=sorted(REGISTRIES), help="which registry to list")
+    parser.add_argument(
+        "kind", nargs="?", choices=sorted(REGISTRIES), help="which registry to list (default: all)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -34,22 +36,38 @@ def describe(registry: Registry) -> list[dict]:
 
 
 def main(args: argparse.Namespace) -> int:
-    rows = describe(REGISTRIES[args.kind])
-    if args.kind == "degradations":
-        from bench.catalog import table_lines, with_ladders  # ladders and chains; no torch
+    kinds = [args.kind] if args.kind else sorted(REGISTRIES)
+    listed = {kind: rows_of(kind) for kind in kinds}
+    if args.json:
+        print(json.dumps(listed[args.kind] if args.kind else listed, indent=2))
+        return 0
+    for kind, rows in listed.items():
+        if not args.kind:
+            print(f"{kind}:")
+        print("\n".join(lines(kind, rows)))
+    return 0
+
+
+def rows_of(kind: str) -> list[dict]:
+    rows = describe(REGISTRIES[kind])
+    if kind == "degradations":
+        from bench.catalog import with_ladders  # ladders and chains; no torch
 
         rows = with_ladders(rows)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
+    return rows
+
+
+def lines(kind: str, rows: list[dict]) -> list[str]:
+    """The table of one registry."""
     if not rows:
-        print(f"no {args.kind} registered")
-        return 0
-    if args.kind == "degradations":
-        print("\n".join(table_lines(rows)))
-        return 0
+        return [f"no {kind} registered"]
+    if kind == "degradations":
+        from bench.catalog import table_lines
+
+        return table_lines(rows)
     width = max(len(row["name"]) for row in rows)
-    for row in rows:
-        tags = f" [tags: {', '.join(row['tags'])}]" if row["tags"] else ""
-        print(f"{row['name']:<{width}}  v{row['version']}  {row['description']}{tags}")
-    return 0
+    return [
+        f"{row['name']:<{width}}  v{row['version']}  {row['description']}"
+        + (f" [tags: {', '.join(row['tags'])}]" if row["tags"] else "")
+        for row in rows
+    ]

@@ -107,3 +107,16 @@ def test_help_imports_no_command_module():
         "assert not loaded and 'torch' not in sys.modules, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True)
+
+
+def test_output_piped_to_a_reader_that_stops_early_is_not_an_error():
+    """``dr2bench list | head -1``: the reader goes away; no BrokenPipeError traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()  # before the command writes anything: its first write fails
+    assert process.wait(timeout=300) == 0
+    assert process.stderr.read() == ""
