@@ -38,7 +38,7 @@ MAX_SIDE = 512
 
 
 @dataclass(frozen=True)
-class Sample:
+class GridRow:
     """One row of a grid: an image of a cell, and why it was chosen."""
 
     seed: int
@@ -55,7 +55,7 @@ def selection_metric(cell: pd.DataFrame, run: Results) -> str | None:
 
 def by_percentile(
     cell: pd.DataFrame, metric: str, higher_is_better: bool, percentiles: tuple[int, ...]
-) -> list[Sample]:
+) -> list[GridRow]:
     """Samples at the given percentiles of the per-sample mean, worst first (see module doc)."""
     scores = cell.groupby(["seed", "image_id"])[metric].mean().dropna()
     scores = scores.sort_values(ascending=higher_is_better, kind="stable")
@@ -66,19 +66,19 @@ def by_percentile(
         if (seed, image_id) not in seen:
             seen.add((seed, image_id))
             caption = f"p{percentile}: {image_id} (seed {seed}), mean {metric} {value:.3g}"
-            samples.append(Sample(int(seed), str(image_id), caption))
+            samples.append(GridRow(int(seed), str(image_id), caption))
     return samples
 
 
 def worst_failures(
     cell: pd.DataFrame, metric: str, higher_is_better: bool, count: int
-) -> list[Sample]:
+) -> list[GridRow]:
     """The ``count`` samples with the worst single value over the restorers."""
     values = cell.dropna(subset=[metric])
     order = values.sort_values(metric, ascending=higher_is_better, kind="stable")
     worst = order.drop_duplicates(["seed", "image_id"]).head(count)
     return [
-        Sample(
+        GridRow(
             int(row.seed),
             str(row.image_id),
             f"{row.image_id} (seed {row.seed}): {row.restorer} {metric} {getattr(row, metric):.3g}",
@@ -119,7 +119,7 @@ class GridSpec:
     dataset: str
     chain: str
     severity: int
-    samples: tuple[Sample, ...]
+    samples: tuple[GridRow, ...]
     restorers: tuple[str, ...]
     with_gt: bool
 
@@ -207,7 +207,7 @@ def _panel_side(paths: list[Path]) -> int:
     return min(MAX_SIDE, max(sides, default=MAX_SIDE))
 
 
-def _row_paths(run: Results, spec: GridSpec, sample: Sample) -> list[Path]:
+def _row_paths(run: Results, spec: GridSpec, sample: GridRow) -> list[Path]:
     folder = RunFolder(run.folder)
     cell = (spec.dataset, spec.chain, spec.severity, sample.seed, sample.image_id)
     paths = [folder.lq(*cell)]

@@ -8,7 +8,7 @@ import pandas as pd
 from reports import html, markdown
 from reports.figure_set import qualitative_figures
 from reports.figures import OKABE_ITO, new_figure, restorer_styles, save_figure, styled
-from reports.qualitative import GridSpec, Sample, by_percentile, grid_figure, worst_failures
+from reports.qualitative import GridRow, GridSpec, by_percentile, grid_figure, worst_failures
 from reports.results import load_results
 from reports.tables import Column, Entry, Table
 
@@ -70,7 +70,7 @@ def test_worst_failures_are_the_worst_single_values():
 
 def test_grid_is_one_mosaic_with_a_panel_per_column(run_dir):
     run = load_results(run_dir)
-    samples = (Sample(0, "002.png", "failed for gfpgan"), Sample(1, "000.png", "second"))
+    samples = (GridRow(0, "002.png", "failed for gfpgan"), GridRow(1, "000.png", "second"))
     restorers = ("identity", "gfpgan")
     spec = GridSpec("celeba-test", "classic", 5, samples, restorers, with_gt=True)
     figure = grid_figure(run, spec)
