@@ -28,7 +28,6 @@ from bench.run.stages import (
     PLUGIN_FAILURES,
     PluginRef,
     extract_features,
-    forget_unavailable,
     reason,
     set_value,
 )
@@ -109,7 +108,7 @@ class MetricScores:
 
 def prepare(entry: dict[str, Any], folders: dict[str, Path | None], device: str) -> MetricScores:
     """Create and load a metric (``name``, ``params``, ``label``); an unavailable metric carries
-    the reason instead. Per-image metrics load as the runner loads them (:class:`PluginRef`).
+    the reason instead.
 
     A set metric compares with ``--ref`` if given, else its own ``reference``, else ``--gt``.
     """
@@ -130,10 +129,7 @@ def prepare(entry: dict[str, Any], folders: dict[str, Path | None], device: str)
         why = f"{name} compares with the {metric.reference} images: give --{metric.reference}"
         return MetricScores(name, metric, None, why)
     try:
-        if metric.kind == "set":
-            metric.load(device)
-        else:
-            metric = plugin.load(device)
+        metric.load(device)
     except Unavailable as exc:
         return MetricScores(name, metric, None, str(exc))
     return MetricScores(name, metric, plugin)
@@ -155,7 +151,7 @@ def read_batches(pairing: Pairing, roles: set[str], size: int) -> Iterator[Batch
     for start in range(0, len(ids), size):
         chunk = ids[start : start + size]
         images = {i: read_image(pairing.pred[i]) for i in chunk}
-        refs = {
+        refs: dict[str, dict[str, np.ndarray]] = {
             role: {i: read_image(sources[role][i]) for i in chunk if i in sources[role]}
             for role in ("gt", "input")
             if role in roles
@@ -180,6 +176,7 @@ def score_batch(scorings: list[MetricScores], batch: Batch, device: str) -> None
             except PLUGIN_FAILURES as exc:
                 scoring.set_result = {"value": None, "n": 0, "error": reason(exc)}
             continue
+        assert scoring.plugin is not None  # prepare gives every available metric its PluginRef
         refs = batch.refs[metric.reference] if metric.kind == "paired" else None
         chosen = [i for i in ids if refs is None or i in refs]
         for group in _same_size(chosen, images, *([refs] if refs is not None else [])):
@@ -190,7 +187,7 @@ def score_batch(scorings: list[MetricScores], batch: Batch, device: str) -> None
                     tuple(group),
                     tuple(images[i] for i in group),
                     None if refs is None else tuple(refs[i] for i in group),
-                ).run()
+                ).run_with(metric)
             )
 
 
@@ -203,7 +200,9 @@ def _same_size(ids: list[str], *images: dict[str, np.ndarray]) -> list[list[str]
 
 def finish_set(scoring: MetricScores) -> None:
     """Compute a set metric's value from the collected features and its reference."""
-    metric = scoring.metric
+    # a set metric that takes its reference from its parameters (FID, KID): configured_reference
+    # is not part of the Metric contract
+    metric: Any = scoring.metric
     if scoring.unavailable or metric is None or metric.kind != "set" or scoring.set_result:
         return
     features = np.concatenate(scoring.features) if scoring.features else np.zeros((0, 0))
@@ -231,10 +230,9 @@ def score_folders(
 ) -> tuple[Pairing, list[MetricScores]]:
     """Score every output image in ``pred`` with ``metrics`` (``name``, ``params``, ``label``)."""
     pairing = pair_folders(pred, gt, inputs)
-    forget_unavailable()  # weights may have been added since the last call in this process
     folders = {"gt": gt, "input": inputs, "ref": ref}
     scorings = [prepare(entry, folders, device) for entry in metrics]
-    roles = {
+    roles: set[str] = {
         s.metric.reference
         for s in scorings
         if s.metric is not None and s.metric.kind == "paired" and not s.unavailable

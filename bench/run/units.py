@@ -159,6 +159,7 @@ def _degrade(item: DegradeItem) -> list[dict[str, Any]]:
     if item.problem:
         raise InputProblem(item.problem)
     gt = read_image(item.gt) if item.gt else None
+    steps: list[dict[str, Any]]
     if item.chain is None:
         lq, steps = read_image(item.source), []
         if gt is not None and lq.shape != gt.shape:  # as the CelebA-Test protocol resizes LQs
@@ -271,6 +272,11 @@ class MetricBatch(Unit):
             metric = self.metric.load(self.device)
         except PLUGIN_FAILURES as exc:
             return self._entries(status_of(exc), reason(exc))
+        return self.run_with(metric)
+
+    def run_with(self, metric: Any) -> list[dict[str, Any]]:
+        """The entries, scored by ``metric`` (already loaded); a failing batch is retried image
+        by image."""
         return each_alone(self, lambda batch: batch._score(metric), PLUGIN_FAILURES)
 
     def _score(self, metric: Any) -> list[dict[str, Any]]:
