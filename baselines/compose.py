@@ -71,6 +71,9 @@ class Composite(Restorer):
     def weights_files(self) -> list[Path]:
         return [path for part in self.parts for path in part.weights_files()]
 
+    def missing_weights(self) -> list[str]:
+        return [why for part in self.parts for why in part.missing_weights()]
+
     def fingerprint(self) -> dict[str, str]:
         return {path: digest for part in self.parts for path, digest in part.fingerprint().items()}
 

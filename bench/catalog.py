@@ -11,8 +11,10 @@ from bench.chains import available_chains, chains_folder, load_chain
 from bench.registry import DEGRADATIONS
 
 
-def _visible(specs: dict[str, Any], plugin: Any) -> dict[str, Any]:
-    """``specs`` without noise seeds (always drawn from the full 32-bit range)."""
+def _visible(plugin: Any, level: int | None) -> dict[str, Any]:
+    """A sampled degradation's ``specs(level)`` without noise seeds (always drawn from the full
+    32-bit range)."""
+    specs: dict[str, Any] = plugin.specs(level)
     return {key: spec for key, spec in specs.items() if plugin.fields[key].unit != "seed"}
 
 
@@ -24,10 +26,8 @@ def degradation_ladder(name: str) -> dict[str, Any]:
     plugin = DEGRADATIONS.create(name)
     return {
         "units": {key: field.unit for key, field in plugin.fields.items()},
-        "ranges": _visible(plugin.specs(None), plugin),
-        "ladder": {
-            str(level): _visible(plugin.specs(level), plugin) for level in plugin.severities
-        },
+        "ranges": _visible(plugin, None),
+        "ladder": {str(level): _visible(plugin, level) for level in plugin.severities},
     }
 
 
@@ -38,7 +38,7 @@ def chain_rows() -> list[dict[str, Any]]:
         chain = load_chain(name)
         ladder = {
             str(severity): [
-                {"name": plugin.name, "params": _visible(plugin.specs(level), plugin)}
+                {"name": plugin.name, "params": _visible(plugin, level)}
                 for plugin, level in chain.plugins(severity)
             ]
             for severity in chain.severities

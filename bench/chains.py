@@ -111,7 +111,7 @@ class Chain:
     def plugins(self, severity: int) -> list[tuple[Degradation, int | None]]:
         """Each step's degradation, configured for ``severity``, and the severity to sample at."""
         self.check_severity(severity)
-        configured = []
+        configured: list[tuple[Degradation, int | None]] = []
         for step in self.steps:
             if step.ladder == BUILTIN:
                 configured.append((DEGRADATIONS.create(step.name, **step.params), severity))

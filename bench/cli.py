@@ -100,12 +100,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
-    except KeyboardInterrupt:
-        print(f"dr2bench {args.command}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # output piped to `head`, which has read enough: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 0
+    except OSError as exc:
+        if exc.filename is None:  # not about a file: a bug to report, with its traceback
+            raise
+        print(
+            f"dr2bench {args.command}: error: cannot use {exc.filename}: "
+            f"{exc.strerror or exc}. Results written so far are intact; choose a writable "
+            "folder (--out, --output, DR2BENCH_HOME) or fix its permissions.",
+            file=sys.stderr,
+        )
+        return 3
+    except KeyboardInterrupt:
+        print(f"dr2bench {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -24,13 +24,16 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 import yaml
 
 from bench.registry import suggest
 
-D = TypeVar("D")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")
 
 
 class ConfigError(ValueError):
@@ -135,7 +138,7 @@ def convert(value: Any, hint: Any, *, where: str) -> Any:
             convert(k, key_t, where=where): convert(v, val_t, where=f"{where}.{k}")
             for k, v in value.items()
         }
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return build(hint, value, where=where)
     return _scalar(value, hint, where)
 

@@ -66,7 +66,8 @@ class Plugin(ABC):
 
     def __init__(self, **params: Any) -> None:
         self.name = type(self).__name__
-        self.params = build(self.Params, params, where=f"parameters of {type(self).__name__}")
+        # an instance of the subclass's own Params dataclass
+        self.params: Any = build(self.Params, params, where=f"parameters of {type(self).__name__}")
 
     def config(self) -> dict[str, Any]:
         """The parameters as JSON-ready data, recorded beside every result."""
@@ -131,15 +132,23 @@ class Restorer(Plugin):
         The default looks up the names in ``weights`` (an explicit ``weights`` parameter, if the
         restorer has one and needs a single file, takes precedence).
         """
+        return [found for found in self._lookup_weights() if isinstance(found, Path)]
+
+    def missing_weights(self) -> list[str]:
+        """Why each weights file it loads is missing here (which file, where to get it)."""
+        return [found for found in self._lookup_weights() if isinstance(found, str)]
+
+    def _lookup_weights(self) -> list[Path | str]:
+        """Each name in ``weights``: its file, or why it is missing."""
         from bench.weights import MissingWeightsError, locate
 
         explicit = getattr(self.params, "weights", None) if len(self.weights) == 1 else None
-        found = []
+        found: list[Path | str] = []
         for name in self.weights:
             try:
                 found.append(locate(name, explicit))
-            except MissingWeightsError:
-                continue
+            except MissingWeightsError as exc:
+                found.append(str(exc))
         return found
 
     def fingerprint(self) -> dict[str, str]:

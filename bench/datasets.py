@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,26 +29,38 @@ class DatasetError(ValueError):
 
 
 def _relative_ids(root: Path) -> tuple[dict[str, Path], dict[str, str]]:
-    """Images below ``root`` by relative id, and the ids that clash after case folding.
+    """Images below ``root`` by relative id, and why some ids cannot be used.
+
+    An id cannot be used when its name is not valid UTF-8 (records and JSON could not hold it;
+    the id shows the bad bytes as ``\\xff``), or when it clashes with an earlier id (in sorted
+    order) after case folding or after the suffix change of the output file (``a.jpg`` and
+    ``a.png`` would both write ``a.png``).
 
     Returns:
-        ``(images, duplicates)``; ``duplicates`` maps each clashing id to the id it clashes with
-        (the first in sorted order keeps its place).
+        ``(images, problems)``: ``problems`` maps an id to the reason it cannot be used.
     """
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
     ids: dict[str, Path] = {}
-    folded: dict[str, str] = {}
-    duplicates: dict[str, str] = {}
+    outputs: dict[str, str] = {}
+    problems: dict[str, str] = {}
     for path in list_images(root):
         rel = path.relative_to(root).as_posix()
-        key = rel.casefold()
-        if key in folded:
-            duplicates[rel] = folded[key]
-        else:
-            folded[key] = rel
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            rel = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            problems[rel] = f"{root / rel}: the file name is not valid UTF-8; rename the file"
+        output = _stem(rel).casefold()
+        if output in outputs and rel not in problems:
+            problems[rel] = (
+                f"id '{rel}' and '{outputs[output]}' differ only in letter case or suffix, so "
+                "they would share output files (and clash on case-insensitive file systems); "
+                "rename one of them"
+            )
+        outputs.setdefault(output, rel)
         ids[rel] = path
-    return ids, duplicates
+    return ids, problems
 
 
 def non_images(root: Path) -> list[Path]:
@@ -64,19 +77,15 @@ def non_images(root: Path) -> list[Path]:
 
 
 def _not_image_notes(root: Path) -> list[str]:
-    return [
+    broken = [
+        f"{path}: a symbolic link to nothing ({os.readlink(path)}); left out of the dataset"
+        for path in sorted(root.rglob("*"))
+        if path.is_symlink() and not path.exists()
+    ]
+    return broken + [
         f"{path}: not an image file (suffix '{path.suffix}'); left out of the dataset"
         for path in non_images(root)
     ]
-
-
-def _duplicate_problem(rel: str, duplicates: dict[str, str]) -> str | None:
-    if rel not in duplicates:
-        return None
-    return (
-        f"id '{rel}' differs from '{duplicates[rel]}' only in letter case; ids must be unique "
-        "on case-insensitive file systems (rename one of them)"
-    )
 
 
 class FolderDataset(Dataset):
@@ -96,11 +105,10 @@ class FolderDataset(Dataset):
         paired: bool = True
 
     def items(self) -> list[Item]:
-        images, duplicates = _relative_ids(Path(self.params.path))
+        images, problems = _relative_ids(Path(self.params.path))
         role = "gt" if self.params.paired else "lq"
         return [
-            Item(id=rel, problem=_duplicate_problem(rel, duplicates), **{role: path})
-            for rel, path in images.items()
+            Item(id=rel, problem=problems.get(rel), **{role: path}) for rel, path in images.items()
         ]
 
     def skipped(self) -> list[str]:
@@ -136,12 +144,12 @@ class PairedFolderDataset(Dataset):
     def items(self) -> list[Item]:
         """Every LQ image with its GT; a missing pair is an item with a ``problem``."""
         lq_dir, gt_dir = self.folders()
-        (lq_images, duplicates), (gt_images, _) = _relative_ids(lq_dir), _relative_ids(gt_dir)
+        (lq_images, problems), (gt_images, _) = _relative_ids(lq_dir), _relative_ids(gt_dir)
         by_stem = {_stem(rel): path for rel, path in gt_images.items()}
         items = []
         for rel, path in lq_images.items():
             gt = gt_images.get(rel) or by_stem.get(_stem(rel))
-            problem = _duplicate_problem(rel, duplicates)
+            problem = problems.get(rel)
             if gt is None:
                 problem = f"no ground truth for {path} (expected {gt_dir / rel} or same stem)"
             items.append(Item(id=rel, lq=path, gt=gt, problem=problem))

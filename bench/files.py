@@ -109,19 +109,21 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def per_file_version(maxsize: int) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
+def per_file_version(
+    maxsize: int,
+) -> Callable[[Callable[[str | Path], T]], Callable[[str | Path], T]]:
     """Cache ``fn(path)`` while the file's size and mtime stay the same (``maxsize`` files).
 
     A path that cannot be examined is passed to ``fn`` uncached, which reports the problem.
     """
 
-    def wrap(fn: Callable[[str], T]) -> Callable[[str], T]:
+    def wrap(fn: Callable[[str | Path], T]) -> Callable[[str | Path], T]:
         @functools.lru_cache(maxsize=maxsize)
         def of_version(path: str, size: int, mtime_ns: int) -> T:
             return fn(path)
 
         @functools.wraps(fn)
-        def cached(path: str) -> T:
+        def cached(path: str | Path) -> T:
             try:
                 stat = os.stat(path)
             except OSError:

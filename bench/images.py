@@ -37,7 +37,7 @@ from bench.files import atomic_write_bytes
 if TYPE_CHECKING:
     import torch
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
 PNG_COMPRESSION = 1  # zlib level: files ~8% larger than level 3, encoding ~40% faster
 MIN_SIDE = 32
 MAX_SIDE = 8192
@@ -154,7 +154,9 @@ def to_tensor(images: np.ndarray | Sequence[np.ndarray], device: str = "cpu") ->
     """``H x W x 3`` images (float32 in [0, 1] or uint8) to an ``N x 3 x H x W`` float32 batch."""
     import torch
 
-    batch = np.stack([images] if isinstance(images, np.ndarray) and images.ndim == 3 else images)
+    batch = np.stack(
+        [images] if isinstance(images, np.ndarray) and images.ndim == 3 else list(images)
+    )
     if batch.dtype == np.uint8:
         batch = batch.astype(np.float32) / np.float32(255.0)
     return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)).to(

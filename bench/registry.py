@@ -21,9 +21,14 @@ import importlib.metadata
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-T = TypeVar("T")
+
+class _Named(Protocol):
+    name: str  # the registry sets the name a plugin was created under
+
+
+T = TypeVar("T", bound=_Named)
 
 # Modules imported when the registries are first read: plugins registered in code (not through
 # entry points) become visible to worker processes (Ray tasks, isolated workers) too.
@@ -155,10 +160,10 @@ class Registry(Generic[T]):
         cls = self.get(base_name)
         preset: dict[str, Any] = {}
         if tag is None and getattr(cls, "tag_required", False):
-            tags = sorted(getattr(cls, "tags", {}))
+            choices = sorted(getattr(cls, "tags", {}))
             raise RegistryError(
                 f"{self.kind} '{base_name}' names a family of different numbers; say which: "
-                f"{', '.join(f'{base_name}.{t}' for t in tags)}"
+                f"{', '.join(f'{base_name}.{t}' for t in choices)}"
             )
         if tag is not None:
             tags = getattr(cls, "tags", {})

@@ -69,6 +69,7 @@ def output_ids(input_dir: Path) -> dict[str, Path]:
                 f"{input_dir}: '{ids[target].relative_to(input_dir).as_posix()}' and "
                 f"'{item.id}' would both be written as '{target}'"
             )
+        assert item.gt is not None  # a paired FolderDataset: every item is a clean (GT) image
         ids[target] = Path(item.gt)
     if not ids:
         raise DatasetError(f"{input_dir}: no images found")
@@ -84,6 +85,7 @@ def run_job(job: Job) -> Result:
     """Degrade one image, write its LQ and GT PNGs atomically, return its record and hashes."""
     chain = _chain(job.chain)
     image = read_image(job.source)
+    record: dict[str, Any]
     if job.recorded is None:
         rng = image_rng(job.seed, job.dataset, job.id, chain.name, job.severity)
         record = {
@@ -122,6 +124,9 @@ def run_jobs(jobs: list[Job], workers: int) -> list[Result]:
         return list(pool.map(run_job, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
 
 
+OWN_FILES = frozenset({"lq", "gt", "params.jsonl", "manifest.json"})  # what a build writes
+
+
 def prepare_output(output: Path, overwrite: bool) -> None:
     """Make sure ``output`` is empty; with ``overwrite``, clear a previous output there.
 
@@ -133,14 +138,18 @@ def prepare_output(output: Path, overwrite: bool) -> None:
         return
     if not output.is_dir():
         raise DatasetError(f"{output}: exists and is not a folder")
-    if not any(output.iterdir()):
+    names = {path.name for path in output.iterdir()}
+    if not names:
         return
-    if not overwrite:
-        raise DatasetError(f"{output}: folder is not empty (pass --overwrite to replace it)")
-    if not (output / "manifest.json").is_file():
+    if not names <= OWN_FILES:
         raise DatasetError(
-            f"{output}: not empty and not a `dr2bench degrade` output (no manifest.json); "
-            "refusing to delete anything there"
+            f"{output}: not empty and not a `dr2bench degrade` output (it holds "
+            f"{', '.join(sorted(names - OWN_FILES)[:3])}); refusing to delete anything there"
+        )
+    if not overwrite:
+        state = "an earlier" if "manifest.json" in names else "an interrupted"
+        raise DatasetError(
+            f"{output}: holds {state} `dr2bench degrade` output (pass --overwrite to replace it)"
         )
     for name in ("lq", "gt"):
         shutil.rmtree(output / name, ignore_errors=True)

@@ -45,7 +45,8 @@ class Downsample(SampledDegradation):
         return int(height // scale), int(width // scale)
 
     def transform(self, image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-        height, width = self.output_size(*image.shape[:2], params["scale"])
+        rows, columns = image.shape[:2]
+        height, width = self.output_size(rows, columns, params["scale"])
         if height < 1 or width < 1:
             raise DegradationError(
                 f"{self.name}: a {image.shape[1]}x{image.shape[0]} image downsampled by "

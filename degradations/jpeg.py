@@ -23,6 +23,7 @@ def encode_decode(image: np.ndarray, extension: str, flag_name: str, quality: in
     if not ok:
         raise DegradationError(f"OpenCV could not encode a {bgr.shape} image as {extension}")
     decoded = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    assert decoded is not None  # the bytes OpenCV has just encoded
     return to_float(np.ascontiguousarray(decoded[:, :, ::-1]))
 
 

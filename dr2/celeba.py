@@ -36,8 +36,8 @@ def face_box(width: int, height: int) -> tuple[int, int, int, int]:
 
 def load_face(path: str | Path, size: int) -> np.ndarray:
     """One face crop, ``(size, size, 3)`` uint8 RGB."""
-    with Image.open(path) as image:
-        image = image.convert("RGB")
+    with Image.open(path) as opened:
+        image = opened.convert("RGB")
         box = face_box(*image.size)
         crop = image.crop(box)
         if crop.size != (size, size):

@@ -47,9 +47,9 @@ def space_timesteps(num_timesteps: int, section_counts: str | list[int]) -> set[
     if isinstance(section_counts, str):
         if section_counts.startswith("ddim"):
             desired = int(section_counts[len("ddim") :])
-            for stride in range(1, num_timesteps):
-                if len(range(0, num_timesteps, stride)) == desired:
-                    return set(range(0, num_timesteps, stride))
+            for ddim_stride in range(1, num_timesteps):
+                if len(range(0, num_timesteps, ddim_stride)) == desired:
+                    return set(range(0, num_timesteps, ddim_stride))
             raise ValueError(f"cannot create exactly {desired} steps with an integer stride")
         section_counts = [int(x) for x in section_counts.split(",")]
     size_per = num_timesteps // len(section_counts)

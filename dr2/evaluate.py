@@ -29,12 +29,13 @@ from tqdm import tqdm
 from dr2.celeba import list_images, load_faces, split_files
 from dr2.diffusion import GaussianDiffusion
 from dr2.model_io import load_model
+from dr2.unet import UNet
 
 log = logging.getLogger(__name__)
 
 
 def sample_faces(
-    model: torch.nn.Module,
+    model: UNet,
     diffusion: GaussianDiffusion,
     count: int,
     batch_size: int = 50,
@@ -42,7 +43,7 @@ def sample_faces(
     autocast_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """``count`` unconditional samples as ``(N, 3, S, S)`` uint8; batch ``i`` uses ``seed + i``."""
-    size = model.config.image_size  # type: ignore[attr-defined]
+    size = model.config.image_size
     model = model.eval().to(memory_format=torch.channels_last)
 
     def network(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

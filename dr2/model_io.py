@@ -45,11 +45,21 @@ def save_model(
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
-    """The safetensors metadata of ``path`` (empty if none)."""
+    """The safetensors metadata of ``path`` (empty if none).
+
+    Raises:
+        ValueError: ``path`` is not a safetensors file (a pickle renamed, a damaged download).
+    """
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as handle:
-        return dict(handle.metadata() or {})
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except Exception as exc:  # SafetensorError
+        raise ValueError(
+            f"{path}: not a readable safetensors file ({exc}); give an official checkpoint "
+            "its own suffix (.pt, .pth, .pkl): it is then read as a state_dict"
+        ) from exc
 
 
 def load_model(

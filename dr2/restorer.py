@@ -96,6 +96,13 @@ class DR2(Restorer):
         except FileNotFoundError:
             return []
 
+    def missing_weights(self) -> list[str]:
+        try:
+            self.model_path()
+        except FileNotFoundError as exc:
+            return [str(exc)]
+        return []
+
     def load(self, device: str = "cpu") -> None:
         import torch
 

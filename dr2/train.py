@@ -113,8 +113,8 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
 @torch.no_grad()
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     """``ema = decay * ema + (1 - decay) * model`` for every parameter and buffer."""
-    ema_params = list(ema.parameters())
-    params = list(model.parameters())
+    ema_params: list[torch.Tensor] = list(ema.parameters())
+    params: list[torch.Tensor] = list(model.parameters())
     torch._foreach_lerp_(ema_params, params, 1.0 - decay)
 
 
@@ -230,7 +230,7 @@ class Trainer:
         x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
         t = torch.randint(self.diffusion.num_timesteps, (b,), generator=self.generator)
         noise = torch.randn(x0.shape, generator=self.generator)
-        to = {"device": self.device, "non_blocking": True}
+        to: dict[str, Any] = {"device": self.device, "non_blocking": True}
         if self.config.channels_last:
             x0 = x0.contiguous(memory_format=torch.channels_last)
             noise = noise.contiguous(memory_format=torch.channels_last)
@@ -273,7 +273,7 @@ class Trainer:
                 bar.update(1)
                 if self.step % config.log_every == 0 or self.step == config.steps:
                     elapsed = time.perf_counter() - started
-                    row = {
+                    row: dict[str, Any] = {
                         "step": self.step,
                         "loss": sum(losses) / len(losses),
                         "s_per_step": elapsed / len(losses),

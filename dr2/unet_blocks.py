@@ -10,10 +10,13 @@ computed with :func:`torch.nn.functional.scaled_dot_product_attention`.
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+M = TypeVar("M", bound=nn.Module)
 
 
 class GroupNorm32(nn.GroupNorm):
@@ -41,7 +44,7 @@ class NormSiLU(nn.SiLU):
         return F.silu(x, inplace=not (torch.is_grad_enabled() and x.requires_grad))
 
 
-def zero_module(module: nn.Module) -> nn.Module:
+def zero_module(module: M) -> M:
     """Zero every parameter of ``module`` and return it."""
     for parameter in module.parameters():
         nn.init.zeros_(parameter)

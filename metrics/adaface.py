@@ -28,7 +28,7 @@ load. Tests: ``tests/metrics/test_identity_adaface.py``.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,9 @@ def read_checkpoint(path: str | Path) -> Any:
         bench.weights.UnsafeCheckpointError: the file needs any other global (it would run code
             or build other objects), or is not a readable checkpoint.
     """
-    stand_ins = [(stand_in, name) for name, stand_in in LIGHTNING_STAND_INS.items()]
+    stand_ins: list[Callable[..., Any] | tuple[Callable[..., Any], str]] = [
+        (stand_in, name) for name, stand_in in LIGHTNING_STAND_INS.items()
+    ]
     try:
         with torch.serialization.safe_globals(stand_ins):
             return load_checkpoint(path)

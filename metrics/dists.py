@@ -119,8 +119,8 @@ class DistsNetwork:
         import torch
 
         total = self.alpha.sum() + self.beta.sum()
-        alphas = torch.split(self.alpha / total, LEVEL_CHANNELS, dim=1)
-        betas = torch.split(self.beta / total, LEVEL_CHANNELS, dim=1)
+        alphas = torch.split(self.alpha / total, list(LEVEL_CHANNELS), dim=1)
+        betas = torch.split(self.beta / total, list(LEVEL_CHANNELS), dim=1)
         texture = structure = torch.zeros(len(pred), device=pred.device)
         for x, y, alpha, beta in zip(
             self.levels(pred), self.levels(ref), alphas, betas, strict=True
@@ -210,6 +210,7 @@ class Dists(PairedMetric):
     def config(self) -> dict[str, Any]:
         from bench.weights import MissingWeightsError
 
+        alpha_beta: dict[str, str | None]
         try:
             path = locate_alpha_beta()
             alpha_beta = {"file": f"DISTS_pytorch/{path.name}", "sha256": file_sha256(path)}

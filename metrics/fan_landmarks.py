@@ -44,7 +44,8 @@ def full_float32(device: str) -> Iterator[None]:
     if not str(device).startswith("cuda"):
         yield
         return
-    settings = (torch.backends.cudnn.conv, torch.backends.cuda.matmul)
+    # torch's annotations of the cudnn module (replaced in sys.modules) leave out ``conv``
+    settings = (torch.backends.cudnn.conv, torch.backends.cuda.matmul)  # type: ignore[attr-defined]
     saved = [setting.fp32_precision for setting in settings]
     try:
         for setting in settings:

@@ -90,11 +90,13 @@ def config(
     explicit: str | Path | None, landmarks: str, images: Path | None, reference: str
 ) -> dict[str, Any]:
     """What defines the value: :data:`CONFIG`, the weights and the source of the points."""
+    weights: dict[str, str | None]
     try:
         path = locate_weights(explicit)
         weights = {"weights_file": path.name, "weights_sha256": cached_sha256(path)}
     except MissingWeightsError:
         weights = {"weights_file": None, "weights_sha256": None}
+    detector: dict[str, str | None]
     if landmarks == DETECT:
         detector = {
             "detector": "facenet-pytorch 2.6.0 MTCNN, min_face_size 20, thresholds "

@@ -215,8 +215,8 @@ def preprocess(images: torch.Tensor, mode: Mode) -> torch.Tensor:
         )
         return 2.0 * resized - 1.0
     pixels = (images * 255.0).cpu().numpy()
-    resized = np.stack([[_pil_bicubic(channel) for channel in image] for image in pixels])
-    return (torch.from_numpy(resized).to(images.device) - 128.0) / 128.0
+    resampled = np.stack([[_pil_bicubic(channel) for channel in image] for image in pixels])
+    return (torch.from_numpy(resampled).to(images.device) - 128.0) / 128.0
 
 
 def _pil_bicubic(channel: np.ndarray) -> np.ndarray:

@@ -173,7 +173,8 @@ class Niqe(NoReferenceMetric):
         }
 
     def score(self, pred: torch.Tensor) -> Scores:
-        values, errors = [], []
+        values: list[float] = []
+        errors: list[str | None] = []
         border = self.params.crop_border
         for image in quantize(pred):
             luma = np.round(image.astype(np.float64) @ LUMA_WEIGHTS + LUMA_OFFSET)

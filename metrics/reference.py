@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.files import atomic_write_bytes, cached_sha256, hash_value, sha256_file
+from bench.files import StorageError, atomic_write_bytes, cached_sha256, hash_value, sha256_file
 from bench.home import cache_dir
 from bench.images import list_images, read_image
 from bench.parallel import prefetched
@@ -195,7 +196,14 @@ def folder_features(
     features = np.concatenate([extract(batch) for batch in image_batches(images, batch_size)])
     buffer = io.BytesIO()
     np.savez(buffer, features=features)
-    atomic_write_bytes(path, buffer.getvalue())
+    try:
+        atomic_write_bytes(path, buffer.getvalue())
+    except StorageError as exc:  # a read-only or full $DR2BENCH_HOME: the value does not need it
+        warnings.warn(
+            f"reference features not cached ({exc}); set DR2BENCH_HOME to a writable folder to "
+            "keep them for the next run",
+            stacklevel=2,
+        )
     return features, content
 
 

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bench.run.records import count_failures
 from reports.contents import Report
 from reports.figure_set import FigureSet
 from reports.figures import SavedFigure
@@ -133,12 +134,10 @@ def _failures(report: Report) -> list[Block]:
     failed = records[records["status"] != "ok"]
     sets = report.run.sets
     failed_sets = sets[sets["status"] != "ok"]
-    blocks: list[Block] = [
-        Text(
-            f"{len(failed)} of {len(records)} records and {len(failed_sets)} of {len(sets)} "
-            "set values failed."
-        )
-    ]
+    skipped = _skipped(report.run.manifest)
+    counts = count_failures(records.to_dict("records"), sets.to_dict("records"), len(skipped))
+    summary = "; ".join(counts.lines()) or "nothing failed"
+    blocks: list[Block] = [Text(f"Of {len(records)} records and {len(sets)} set values: {summary}")]
     if len(failed):
         blocks.append(FrameBlock("Failed records", failed[FAILURE_COLUMNS]))
     if len(failed_sets):
@@ -147,7 +146,6 @@ def _failures(report: Report) -> list[Block]:
     reasons = _metric_errors(records)
     if len(reasons):
         blocks.append(FrameBlock("Metric values that could not be computed", reasons))
-    skipped = _skipped(report.run.manifest)
     if len(skipped):
         blocks.append(FrameBlock("Files in dataset folders that were left out", skipped))
     return blocks
@@ -166,9 +164,10 @@ def _metric_errors(records: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     counts: dict[tuple[str, str], int] = {}
-    for text in records["metric_errors"]:
-        for metric, reason in json.loads(text or "{}").items():
-            counts[(metric, str(reason))] = counts.get((metric, str(reason)), 0) + 1
+    for row in records[records["status"] == "ok"].to_dict("records"):
+        for metric, reason in json.loads(row["metric_errors"] or "{}").items():
+            if pd.isna(row.get(metric)):  # missing, as count_failures counts it
+                counts[(metric, str(reason))] = counts.get((metric, str(reason)), 0) + 1
     rows = [{"metric": m, "reason": r, "rows": n} for (m, r), n in sorted(counts.items())]
     return pd.DataFrame(rows, columns=["metric", "reason", "rows"])
 

@@ -12,12 +12,13 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from bench.files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 OKABE_ITO = (
     "#0072B2",  # blue
@@ -34,7 +35,7 @@ LINE_STYLES = ("-", "--", ":", "-.")
 HEATMAP = "cividis"
 PRINT_DPI = 300
 SCREEN_DPI = 110
-RC = {
+RC: dict[RcKeyType, Any] = {
     "font.size": 8,
     "axes.titlesize": 8,
     "axes.labelsize": 8,
@@ -70,7 +71,11 @@ def styled(function: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+def new_figure(
+    width: float,
+    height: float,
+    layout: Literal["constrained", "compressed", "tight"] | None = "constrained",
+) -> Figure:
     """A figure of ``width`` x ``height`` inches on an Agg canvas (constrained layout unless
     ``layout=None``, for axes placed by hand)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -133,7 +138,7 @@ def save_figure(
         "pdf": {"CreationDate": None, "Creator": None, "Producer": None},
         "svg": {"Date": None, "Creator": None},
     }
-    files = []
+    files: list[Path] = []
     for suffix in ("png", *vector):
         meta = metadata[suffix]
         path = folder / f"{name}.{suffix}"

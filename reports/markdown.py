@@ -59,16 +59,16 @@ def _block(block: object) -> list[str]:
         case TableBlock(table=table):
             return render_table(table)
         case FrameBlock(title=title, frame=frame, collapsed=collapsed):
-            table = [f"**{escape(title)}**", "", *render_frame(frame)]
+            lines = [f"**{escape(title)}**", "", *render_frame(frame)]
             if collapsed:
                 return [
                     f"<details><summary>{escape(title)}</summary>",
                     "",
-                    *table,
+                    *lines,
                     "",
                     "</details>",
                 ]
-            return table
+            return lines
         case FigureBlock(figure=figure):
             return [
                 f"![{escape(figure.title)}](figures/{figure.name}.png)",

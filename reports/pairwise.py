@@ -88,7 +88,7 @@ def _compare_cell(table: pd.DataFrame, resamples: int, confidence: float, seed: 
     if values.shape[0] and complete.sum() >= 2:
         # Columns without gaps share their pairs: resample them once, take differences of means.
         shared = bootstrap_means(values[:, complete], resamples=resamples, seed=seed)
-        position = {index: k for k, index in enumerate(np.flatnonzero(complete))}
+        position = {int(index): k for k, index in enumerate(np.flatnonzero(complete))}
     rows = []
     for i, j in combinations(range(len(labels)), 2):
         both = np.isfinite(values[:, i]) & np.isfinite(values[:, j])

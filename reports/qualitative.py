@@ -50,7 +50,7 @@ def selection_metric(cell: pd.DataFrame, run: Results) -> str | None:
     """The metric that chooses images in a cell: LPIPS, else PSNR, else NIQE, else the first."""
     with_values = [name for name in run.image_metrics if cell[name].notna().any()]
     preferred = [name for name in SELECTION_METRICS if name in with_values]
-    return (preferred or with_values or [None])[0]
+    return next(iter(preferred or with_values), None)
 
 
 def by_percentile(

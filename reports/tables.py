@@ -171,7 +171,7 @@ def entries(
     places = decimals([value for value in means if value is not None])
     rounded = [round(value, places) if value is not None else None for value in means]
     column_ranks = ranks(rounded, higher_is_better)
-    column = []
+    column: list[Entry | None] = []
     for value, half, rank in zip(rounded, half_widths, column_ranks, strict=True):
         if value is None:
             column.append(None)

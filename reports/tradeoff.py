@@ -39,7 +39,8 @@ def pareto_front(x: np.ndarray, y: np.ndarray, x_higher: bool, y_higher: bool) -
     y = np.asarray(y, dtype=np.float64) * (1 if y_higher else -1)
     at_least = (x[None, :] >= x[:, None]) & (y[None, :] >= y[:, None])
     better = (x[None, :] > x[:, None]) | (y[None, :] > y[:, None])
-    return ~(at_least & better).any(axis=1)
+    # numpy types ndarray.any(axis=...) as "array or scalar"; on these 2-D masks it is an array
+    return np.asarray(~(at_least & better).any(axis=1))
 
 
 def tradeoff_points(summary: pd.DataFrame, run: Results) -> tuple[pd.DataFrame, str, str]:
@@ -104,7 +105,7 @@ def _draw_panel(ax: Axes, cell: pd.DataFrame, styles: dict) -> None:
         c=grid["tau"].astype(float),
         cmap="cividis",
         s=np.where(grid["pareto"], 30, 14),
-        edgecolors=np.where(grid["pareto"], "black", "0.6"),
+        edgecolors=np.where(grid["pareto"], "black", "0.6").tolist(),
         linewidths=0.8,
         zorder=3,
         label="DR2 grid (colour: tau)",

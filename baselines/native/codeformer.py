@@ -54,4 +54,5 @@ class CodeformerRestorer(NativeRestorer):
         return CodeFormer()
 
     def run_network(self, batch: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        assert self.network is not None  # restore() runs the network only once it is loaded
         return self.network(batch, self.params.w)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from baselines.native.base import NativeRestorer
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
+
+    from baselines.networks.gfpgan import GFPGANv1Clean
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,15 @@ class GfpganRestorer(NativeRestorer):
         return GFPGANv1Clean()
 
     def run_network(self, batch: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        assert self.network is not None  # restore() runs the network only once it is loaded
         return self.network(batch, self.noises(seeds))
 
     def noises(self, seeds: Sequence[int]) -> list[torch.Tensor]:
         """StyleGAN2 noise, per layer ``N x 1 x s x s``; image ``i``'s from ``seeds[i]``."""
         import torch
 
-        sizes = self.network.stylegan_decoder.noise_sizes()
+        network = cast("GFPGANv1Clean", self.network)  # what build_network built, once loaded
+        sizes = network.stylegan_decoder.noise_sizes()
         per_image = []
         for seed in seeds:
             generator = torch.Generator().manual_seed(int(seed))

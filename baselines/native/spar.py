@@ -51,4 +51,5 @@ class SparRestorer(NativeRestorer):
         return SPARNetHD()
 
     def run_network(self, batch: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        assert self.network is not None  # restore() runs the network only once it is loaded
         return self.network(batch)

@@ -15,6 +15,8 @@ entirely when ``w = 0``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -112,7 +114,9 @@ class CodeFormer(nn.Module):
         connect_list: tuple[int, ...] = (32, 64, 128, 256),
     ) -> None:
         super().__init__()
-        layout = dict(nf=64, emb_dim=CODE_DIM, ch_mult=(1, 2, 2, 4, 4, 8), res_blocks=2)
+        layout: dict[str, Any] = dict(
+            nf=64, emb_dim=CODE_DIM, ch_mult=(1, 2, 2, 4, 4, 8), res_blocks=2
+        )
         self.encoder = Encoder(**layout, size=IMAGE_SIZE, attn_resolutions=(GRID,))
         self.quantize = Codebook(codebook_size, CODE_DIM)
         self.generator = Generator(**layout, size=IMAGE_SIZE, attn_resolutions=(GRID,))

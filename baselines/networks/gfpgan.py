@@ -120,7 +120,7 @@ class GFPGANv1Clean(nn.Module):
             The restored faces, about [-1, 1] (clamp before use).
         """
         feat = F.leaky_relu(self.conv_body_first(x), LEAKY_SLOPE)
-        skips = []
+        skips: list[torch.Tensor] = []
         for block in self.conv_body_down:
             feat = block(feat)
             skips.insert(0, feat)

@@ -96,6 +96,8 @@ class HourGlassBlock(nn.Module):
         in_channels: Channels of the gated features.
     """
 
+    b2_plus_1: nn.Module  # added by name in __init__, as the levels' branches are
+
     def __init__(self, depth: int, in_channels: int) -> None:
         super().__init__()
         self.depth = depth

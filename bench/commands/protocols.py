@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.protocols import ScoreTerm
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +59,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _term_text(term: object) -> str:
+def _term_text(term: ScoreTerm) -> str:
     """``max(0, (100 - fid) / 100)`` for a term."""
     x = term.metric if term.minus_from is None else f"({term.minus_from:g} - {term.metric})"
     text = x if term.divide_by == 1 else f"{x} / {term.divide_by:g}"

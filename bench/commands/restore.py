@@ -24,7 +24,6 @@ from typing import Any
 
 from bench.config import ConfigError
 from bench.files import atomic_write_json
-from bench.images import list_images
 from bench.registry import RESTORERS
 
 SHOWN_FAILURES = 10
@@ -125,7 +124,7 @@ def main(args: argparse.Namespace) -> int:
             "keep_images": "outputs",
             "timeout_s": args.timeout,
         },
-        "dr2bench restore",
+        "--restorer/--set",
     )
     point = config_point(config)
     try:  # load once here: a bad parameter or weights file is the user's, said in one line
@@ -137,7 +136,7 @@ def main(args: argparse.Namespace) -> int:
         summary = Runner(config, executor, progress=False).run(resume=True)
     finally:
         executor.close()
-    failures = _export(summary.run_dir, dataset, args.seed, sources, args.output)
+    failures = _export(summary.run_dir, dataset, args.seed, args.output)
     _write_report(args, point, sources, failures, summary.run_dir)
     _print_summary(args, len(sources), failures)
     return 1 if failures else 0
@@ -151,34 +150,26 @@ def config_point(config: Any) -> Any:
     return point
 
 
-def _inputs(input_dir: Path, output_dir: Path) -> dict[str, Path]:
-    """Image ids (relative POSIX paths) to files; checks the folders and the output names."""
+def _inputs(input_dir: Path, output_dir: Path) -> list[str]:
+    """The input folder's image ids, as the run's dataset sees them (a name that cannot be an
+    id fails its image, with the reason, in the run)."""
+    from bench.datasets import FolderDataset
+
     if not input_dir.is_dir():
         raise FileNotFoundError(f"--input {input_dir}: not a folder")
     if output_dir.resolve() == input_dir.resolve():
         raise ConfigError(f"--output {output_dir}: must not be the input folder")
-    sources = {path.relative_to(input_dir).as_posix(): path for path in list_images(input_dir)}
-    if not sources:
+    ids = [item.id for item in FolderDataset(path=input_dir, paired=False).items()]
+    if not ids:
         raise FileNotFoundError(f"--input {input_dir}: no images found")
-    outputs: dict[str, str] = {}
-    for image_id in sources:
-        name = _output_name(image_id)
-        if name in outputs:
-            raise ConfigError(
-                f"--input {input_dir}: '{outputs[name]}' and '{image_id}' would both be written "
-                f"as {name}"
-            )
-        outputs[name] = image_id
-    return sources
+    return ids
 
 
 def _output_name(image_id: str) -> str:
     return Path(image_id).with_suffix(".png").as_posix()
 
 
-def _export(
-    run_dir: Path, dataset: str, seed: int, sources: dict[str, Path], output: Path
-) -> dict[str, str]:
+def _export(run_dir: Path, dataset: str, seed: int, output: Path) -> dict[str, str]:
     """Link each restored image to ``output/<id>.png``; the failures, by id, with the reason."""
     import pandas as pd
 
@@ -200,13 +191,13 @@ def _export(
             os.link(restored, target)  # the same bytes, stored once
         except OSError:
             shutil.copyfile(restored, target)
-    return {image_id: failures[image_id] for image_id in sources if image_id in failures}
+    return failures
 
 
 def _write_report(
     args: argparse.Namespace,
     point: Any,
-    sources: dict[str, Path],
+    sources: list[str],
     failures: dict[str, str],
     run_dir: Path,
 ) -> None:

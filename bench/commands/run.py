@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="continue or extend a run whose config changed (finished work is reused)",
     )
     parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="compute failed images, metric values and set values again (a transient failure: "
+        "a timeout, a full disk); successful results are kept",
+    )
+    parser.add_argument(
         "--report", action="store_true", help="write the HTML report when the run ends"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -53,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
     executor = make_executor(args.executor, args.address, config.timeout_s)
     try:
         summary = Runner(config, executor, progress=not args.quiet).run(
-            resume=args.resume, dry_run=args.dry_run
+            resume=args.resume, dry_run=args.dry_run, retry_failed=args.retry_failed
         )
     except (RunLockedError, ConfigChangedError) as exc:
         print(f"dr2bench run: error: {exc}", file=sys.stderr)
@@ -69,17 +76,14 @@ def main(args: argparse.Namespace) -> int:
         done = ", ".join(f"{phase} {n}" for phase, n in summary.computed.items() if n)
         print(f"computed: {done}")
     print(f"{summary.rows} rows in {summary.run_dir / 'records.parquet'}")
-    if summary.skipped:
-        print(
-            f"{summary.skipped} files in the dataset folders were left out (not images, or ground "
-            f"truth without an LQ image); listed in {summary.run_dir / 'manifest.json'}"
-        )
     for reason in sorted(summary.unavailable):
         print(f"unavailable here (tried again on the next run): {reason}")
+    for line in summary.failures.lines():
+        print(line)
     if summary.failed:
-        detail = ", ".join(f"{n} {status}" for status, n in summary.failures.items())
         print(
-            f"{summary.failed} rows did not succeed ({detail}); see {summary.run_dir / 'run.log'}"
+            f"see {summary.run_dir / 'run.log'} and the report's Failures; "
+            "'dr2bench run CONFIG --retry-failed' computes failed work again"
         )
     if config.protocol:
         _print_protocol_score(summary.run_dir)
@@ -90,7 +94,7 @@ def main(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
-def _print_protocol_score(run_dir: object) -> None:
+def _print_protocol_score(run_dir: Path) -> None:
     """The protocol's weighted score per restorer, or the terms it is missing."""
     from reports.protocol_score import protocol_scores
     from reports.results import load_results

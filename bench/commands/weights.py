@@ -80,12 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def find(item: WeightsEntry, explicit: Path | None, *, full_hash: bool) -> WeightsStatus:
     """Locate ``item`` and check its hash (always with ``full_hash``, else only if published)."""
     searched = tuple(str(path) for path in ([explicit] if explicit else search_paths(item)))
+    path: Path | None
     try:
-        path = locate(item.name, explicit)
+        path = found = locate(item.name, explicit)
     except MissingWeightsError:
         path, status, digest = None, "missing", None
     else:
-        digest = sha256_file(path) if full_hash or item.sha256 else None
+        digest = sha256_file(found) if full_hash or item.sha256 else None
         if item.sha256 is None:
             status = "present"
         else:

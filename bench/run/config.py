@@ -37,6 +37,7 @@ from bench.files import hash_value
 from bench.protocols import expand, load_protocol, metric_entry
 from bench.registry import DATASETS, METRICS, RESTORERS, RegistryError
 
+DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 SAFE_LABEL = re.compile(r"^[A-Za-z0-9_+\-.,=\[\]]+$")
 
 
@@ -207,17 +208,36 @@ def check(config: RunConfig, where: str) -> None:
     """Check every plugin name and parameter set of ``config``; raise :class:`ConfigError`."""
     names = [d.name for d in config.datasets]
     _unique(names, "dataset name", where)
-    for i, spec in enumerate(config.datasets):
-        _safe_label(spec.name, f"{where}: datasets[{i}].name")
-        _plugin_params(DATASETS, spec.kind, spec.params, f"{where}: datasets[{i}]")
-    for i, spec in enumerate(config.metrics):
-        _plugin_params(METRICS, spec.name, spec.params, f"{where}: metrics[{i}]")
-        _safe_label(spec.column, f"{where}: metrics[{i}].label")
+    for i, dataset in enumerate(config.datasets):
+        _safe_label(dataset.name, f"{where}: datasets[{i}].name")
+        _plugin_params(DATASETS, dataset.kind, dataset.params, f"{where}: datasets[{i}]")
+    for i, metric in enumerate(config.metrics):
+        _plugin_params(METRICS, metric.name, metric.params, f"{where}: metrics[{i}]")
+        _safe_label(metric.column, f"{where}: metrics[{i}].label")
     _unique([m.column for m in config.metrics], "metric label", where)
     points = grid_points(config, where)
     _unique([p.label for p in points], "restorer label", where)
-    for spec in config.degradations:
-        _check_chain(spec, where)
+    for chain in config.degradations:
+        _check_chain(chain, where)
+    settings = [(d.chain, s) for d in config.degradations for s in d.severities]
+    twice = next((x for i, x in enumerate(settings) if x in settings[:i]), None)
+    if twice:
+        raise ConfigError(
+            f"{where}: chain '{twice[0]}' at severity {twice[1]} is listed twice; list each "
+            "severity of a chain once (its rows would be counted twice)"
+        )
+    _check_seeds(config, where)
+    for dataset in config.datasets:
+        _check_output_outside(config.output, dataset, where)
+    if config.limit is not None and config.limit < 1:
+        raise ConfigError(
+            f"{where}: limit must be a positive number of images per dataset, got {config.limit} "
+            "(leave it out to use every image)"
+        )
+    if not DEVICE.match(config.device):
+        raise ConfigError(
+            f"{where}: device '{config.device}' is not one of cpu, cuda, cuda:N or mps"
+        )
     if config.batch_size < 1:
         raise ConfigError(f"{where}: batch_size must be at least 1")
     if config.timeout_s is not None and config.timeout_s <= 0:
@@ -267,6 +287,28 @@ def _plugin_params(registry: Any, name: str, params: dict[str, Any], where: str)
         raise ConfigError(message if message.startswith(where) else f"{where}: {message}") from exc
 
 
+def _check_output_outside(output: Path, dataset: DatasetSpec, where: str) -> None:
+    """A run folder inside a dataset's folder would feed the run's own images back to it."""
+    inside = output.resolve()
+    for key in ("path", "lq", "gt"):
+        folder = dataset.params.get(key)
+        if isinstance(folder, str | Path) and inside.is_relative_to(Path(folder).resolve()):
+            raise ConfigError(
+                f"{where}: the output folder {output} is inside the folder of dataset "
+                f"'{dataset.name}' ({folder}): its images would be read as the dataset's on the "
+                "next run; choose an output folder outside it"
+            )
+
+
+def _check_seeds(config: RunConfig, where: str) -> None:
+    if config.seeds and config.seed != 0:
+        raise ConfigError(f"{where}: give 'seed' or 'seeds', not both")
+    _unique([str(seed) for seed in config.all_seeds()], "seed", where)
+    negative = [seed for seed in config.all_seeds() if seed < 0]
+    if negative:
+        raise ConfigError(f"{where}: seeds must be 0 or more, got {negative[0]}")
+
+
 def _check_chain(spec: DegradationSpec, where: str) -> None:
     from bench.chains import available_chains, load_chain
 
@@ -280,7 +322,10 @@ def _check_chain(spec: DegradationSpec, where: str) -> None:
         try:
             chain.check_severity(severity)
         except ValueError as exc:
-            raise ConfigError(f"{where}: chain '{spec.chain}': {exc}") from exc
+            message = str(exc)
+            prefix = f"chain '{spec.chain}'"
+            message = message if message.startswith(prefix) else f"{prefix}: {message}"
+            raise ConfigError(f"{where}: {message}") from exc
 
 
 def _unique(values: list[str], what: str, where: str) -> None:

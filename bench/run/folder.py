@@ -50,6 +50,7 @@ class RunFolder:
         self.path = Path(path)
         self.journal: Journal | None = None
         self.tried: set[str] = set()  # keys computed, or attempted, since the journal was opened
+        self.retry_failed = False  # compute failed results again (once per run)
 
     # -- files -------------------------------------------------------------------------------
     @property
@@ -86,6 +87,33 @@ class RunFolder:
     def _images(self, *parts: str) -> Path:
         return self.path.joinpath("images", *parts)
 
+    def check_is_a_run(self) -> None:
+        """Refuse a folder that is neither new, empty, nor a dr2bench run.
+
+        Raises:
+            RunFolderError: it holds other files, or another tool's ``manifest.json``.
+        """
+        if not self.path.exists():
+            return
+        if not self.path.is_dir():
+            raise RunFolderError(f"{self.path}: exists and is not a folder")
+        names = {path.name for path in self.path.iterdir()} - {".lock"}
+        if names and not names & {"journal.jsonl", "manifest.json"}:
+            raise RunFolderError(
+                f"{self.path} is not empty and holds no dr2bench run (it holds "
+                f"{', '.join(sorted(names)[:3])}); choose a new or empty output folder"
+            )
+        if "manifest.json" in names:
+            try:
+                manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return  # damaged: the config check asks for --resume
+            if not isinstance(manifest, dict) or "dr2bench_version" not in manifest:
+                raise RunFolderError(
+                    f"{self.manifest_path} was not written by dr2bench; this folder holds "
+                    "something else: choose another output folder"
+                )
+
     # -- the journal -------------------------------------------------------------------------
     def lock(self) -> RunLock:
         """The folder's exclusive lock (``with folder.lock(): ...``)."""
@@ -119,18 +147,25 @@ class RunFolder:
         """Whether a result is final: computed (with its file ``path``), or failed for good.
 
         A plugin that was unavailable (missing weights) is tried again on the next run, not
-        again in this one.
+        again in this one; so is a failed result when :attr:`retry_failed` is set.
         """
         entry = self.entry(key)
         if entry is None:
             return False
-        if entry.get("status") == "unavailable":
+        status = entry.get("status")
+        if status == "unavailable" or (status == "failed" and self.retry_failed):
             return key in self.tried
         return entry.get("status") != "ok" or path is None or path.exists()
 
     def record(self, entries: list[dict[str, Any]]) -> None:
-        """Make results final (one fsync for all of them)."""
-        self._journal().append(entries)
+        """Make results final (one fsync for all of them). An entry computed again (a retry)
+        carries ``attempts``, the number of times it was computed; absent, it is 1."""
+        journal = self._journal()
+        for entry in entries:
+            previous = journal.get(entry["k"])
+            if previous is not None:
+                entry["attempts"] = int(previous.get("attempts", 1)) + 1
+        journal.append(entries)
         self.tried.update(entry["k"] for entry in entries)
 
     def _journal(self) -> Journal:
@@ -160,6 +195,11 @@ class RunFolder:
         """
         path = self.manifest_path
         if not path.exists():
+            if (self.path / "journal.jsonl").exists():
+                raise RunFolderError(
+                    f"{path}: missing: this run has not finished yet (it was stopped before "
+                    "writing its tables); run the same config again to finish it, then report"
+                )
             raise RunFolderError(f"{path}: missing (every run folder has a manifest.json)")
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))

@@ -130,7 +130,7 @@ def run_manifest(
             }
             for point in plan.points
         },
-        "failures": {"count": summary.failed, "by_status": summary.failures},
+        "failures": summary.failures.as_json(),
         "skipped": {"count": summary.skipped, "files": plan.skipped},
         "images": {"lq": len({s.lq_key for s in plan.samples})},
     }

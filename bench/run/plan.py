@@ -94,15 +94,27 @@ def make_plan(config: RunConfig) -> Plan:
         if listing is not None and (notes := listing()):
             skipped[spec.name] = notes
         items = dataset.items()[: config.limit] if config.limit else dataset.items()
+        if not items:
+            raise DatasetError(f"dataset '{spec.name}' has no images ({_where(spec.params)})")
         for item in items:
             _check_id(spec.name, item)
         kind = _dataset_kind(items)
         settings = _settings(config, kind)
+        if not settings:
+            raise DatasetError(
+                f"dataset '{spec.name}' holds clean images to degrade, but the config lists no "
+                "degradations: add 'degradations:', or mark real low-quality images 'paired: false'"
+            )
         for chain, severity, chain_identity in settings:
             for seed in config.all_seeds():
                 cell = Cell(spec.name, kind, chain, severity, seed)
                 samples.extend(_sample(cell, item, chain_identity) for item in items)
     return Plan(config=config, samples=samples, points=grid_points(config), skipped=skipped)
+
+
+def _where(params: dict[str, object]) -> str:
+    folders = [f"{key}: {value}" for key, value in params.items() if key in ("path", "lq", "gt")]
+    return ", ".join(folders) or "no folder given"
 
 
 def _dataset_kind(items: list[Item]) -> str:
@@ -156,3 +168,14 @@ def _check_id(dataset: str, item: Item) -> None:
     parts = PurePosixPath(item.id).parts if safe else ()
     if not parts or PurePosixPath(item.id).is_absolute() or ".." in parts:
         raise DatasetError(f"dataset '{dataset}': image id {item.id!r} is not a safe relative path")
+
+
+def missing_weights(plan: Plan) -> list[tuple[str, str]]:
+    """``(restorer label, why)`` for each weights file a grid point needs and cannot find."""
+    from bench.registry import RESTORERS
+
+    return [
+        (point.label, why)
+        for point in plan.points
+        for why in RESTORERS.create(point.name, **point.params).missing_weights()
+    ]

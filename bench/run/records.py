@@ -151,8 +151,8 @@ def record_row(
     errors = {}
     for metric, entry in scores.items():
         row[metric] = float("nan") if entry is None or entry["value"] is None else entry["value"]
-        if entry is not None and entry.get("error"):
-            errors[metric] = entry["error"]
+        if entry is not None and (entry.get("error") or entry["value"] is None):
+            errors[metric] = entry.get("error") or "no value"
     row["metric_errors"] = _json(errors)
     return row
 
@@ -201,6 +201,80 @@ def set_row(cell: Any, point: Any, metric: str, entry: dict[str, Any]) -> dict[s
         "status": entry["status"],
         "error": entry.get("error"),
     }
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """What a run is missing, counted one way for the terminal, ``manifest.json`` and the report.
+
+    Attributes:
+        rows: Rows of ``records.parquet`` that are not ``ok`` (no output), by status.
+        values: Per-image metric values missing from ``ok`` rows, by metric (the row's
+            ``metric_errors`` says why). A value a metric does not apply to (PSNR on an unpaired
+            set) is not missing.
+        set_values: Values of ``sets.parquet`` that are missing, by metric.
+        skipped: Files the datasets left out (listed in the manifest).
+    """
+
+    rows: dict[str, int]
+    values: dict[str, int]
+    set_values: dict[str, int]
+    skipped: int
+
+    @property
+    def total(self) -> int:
+        """Failed rows plus missing values: the run's exit status is 1 when this is not 0."""
+        return sum(self.rows.values()) + sum(self.values.values()) + sum(self.set_values.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "count": self.total,
+            "rows": sum(self.rows.values()),
+            "rows_by_status": self.rows,
+            "values": self.values,
+            "set_values": self.set_values,
+            "skipped_files": self.skipped,
+        }
+
+    def lines(self) -> list[str]:
+        """One line per kind of failure, for people."""
+        lines = []
+        if self.rows:
+            detail = ", ".join(f"{n} {status}" for status, n in sorted(self.rows.items()))
+            lines.append(f"{sum(self.rows.values())} rows have no output ({detail})")
+        for what, counts in (("per-image", self.values), ("set", self.set_values)):
+            if counts:
+                detail = ", ".join(f"{metric} {n}" for metric, n in sorted(counts.items()))
+                lines.append(f"{sum(counts.values())} {what} metric values are missing ({detail})")
+        if self.skipped:
+            lines.append(
+                f"{self.skipped} files in the dataset folders were left out (not images, or "
+                "ground truth without an LQ image; listed in manifest.json)"
+            )
+        return lines
+
+
+def count_failures(
+    rows: list[dict[str, Any]], set_rows: list[dict[str, Any]], skipped: int
+) -> FailureCount:
+    """The :class:`FailureCount` of a run's records and set rows (as dicts, from the runner or
+    from the parquet files: the same numbers either way)."""
+    by_status: dict[str, int] = {}
+    values: dict[str, int] = {}
+    for row in rows:
+        if row["status"] != "ok":
+            by_status[row["status"]] = by_status.get(row["status"], 0) + 1
+            continue
+        for metric in json.loads(row["metric_errors"] or "{}"):
+            value = row.get(metric)
+            if value is None or value != value:  # an error beside a value is a note on it
+                values[metric] = values.get(metric, 0) + 1
+    set_values: dict[str, int] = {}
+    for row in set_rows:
+        value = row["value"]
+        if row["status"] != "ok" or value is None or value != value:  # NaN
+            set_values[row["metric"]] = set_values.get(row["metric"], 0) + 1
+    return FailureCount(by_status, values, set_values, skipped)
 
 
 def write_table(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from bench.run.config import GridPoint, MetricSpec, RunConfig
 from bench.run.dry_run import print_plan
 from bench.run.folder import RunFolder
 from bench.run.manifest import now, run_manifest
-from bench.run.plan import Cell, Plan, Sample, make_plan, restore_key, score_key
+from bench.run.plan import Cell, Plan, Sample, make_plan, missing_weights, restore_key, score_key
 from bench.run.records import MetricInfo
 from bench.run.stages import PluginRef, forget_unavailable
 from bench.run.summary import RunSummary
@@ -38,6 +40,7 @@ from bench.run.units import (
 
 log = logging.getLogger("dr2bench.run")
 DEGRADE_CHUNK = 8
+STAGE_OF_KIND = {"lq": "degrade", "out": "restore", "score": "score", "feat": "features"}
 
 
 class ConfigChangedError(RuntimeError):
@@ -77,16 +80,29 @@ class Runner:
         return self.folder.path
 
     # -- driver ------------------------------------------------------------------------------
-    def run(self, *, resume: bool = False, dry_run: bool = False) -> RunSummary:
+    def run(
+        self, *, resume: bool = False, dry_run: bool = False, retry_failed: bool = False
+    ) -> RunSummary:
+        """Run the config in its folder.
+
+        Args:
+            resume: Continue a run of another config in this folder (finished work is reused).
+            dry_run: Print the grid and what is cached; compute nothing.
+            retry_failed: Compute failed LQ images, outputs, metric values and set values
+                again (once); successful results are not touched.
+        """
+        self.folder.check_is_a_run()
         with self.folder.lock():
             plan = make_plan(self.config)
             self.folder.open()
+            self.folder.retry_failed = retry_failed
             handler = None
             try:
                 if dry_run:
                     print_plan(self.folder, plan, self.metrics)
                     return self.summary
                 self._check_config(resume)
+                self._announce_missing_weights(plan)
                 forget_unavailable()
                 started = now()
                 handler = self._attach_log()
@@ -114,10 +130,27 @@ class Runner:
                 f"{path} is damaged ({exc}); pass --resume to continue the run in this folder "
                 "(finished work is reused and the manifest rewritten)"
             ) from exc
-        if previous != to_dict(self.config):
+        current = to_dict(self.config)
+        changed = sorted(
+            key
+            for key in set(current) | set(previous or {})
+            if key != "output" and (previous or {}).get(key) != current.get(key)
+        )  # where the folder is (moved, or named relative or absolute) is not the config
+        if changed:
             raise ConfigChangedError(
-                f"{self.dir} holds a run of a different config; pass --resume to extend it "
-                "(finished work is reused) or choose another output folder"
+                f"{self.dir} holds a run of a different config (changed: {', '.join(changed)}); "
+                "pass --resume to extend it (finished work is reused; results of what the new "
+                "config leaves out stay in the journal but not in the tables) or choose another "
+                "output folder"
+            )
+
+    def _announce_missing_weights(self, plan: Plan) -> None:
+        """Say at the start, not after hours, which restorers cannot run here."""
+        for point, why in missing_weights(plan):
+            print(
+                f"dr2bench run: {point} cannot run here: {why} (its rows will be recorded as "
+                "unavailable; the others run)",
+                file=sys.stderr,
             )
 
     def _attach_log(self) -> logging.Handler:
@@ -146,7 +179,7 @@ class Runner:
     def _execute(
         self,
         phase: str,
-        units: list[Unit],
+        units: Sequence[Unit],
         *,
         cpu_bound: bool = False,
         total: int,
@@ -176,7 +209,8 @@ class Runner:
         """Log what did not succeed; remember what could not run here."""
         for entry in entries:
             if entry.get("status") not in (None, "ok") or entry.get("error"):
-                log.warning("%s %s: %s", phase, entry.get("status"), entry.get("error"))
+                stage = STAGE_OF_KIND.get(entry.get("kind", ""), phase)  # restore units score too
+                log.warning("%s %s: %s", stage, entry.get("status"), entry.get("error"))
             if entry.get("status") == "unavailable":
                 self.summary.unavailable.add(entry["error"])
 
@@ -347,14 +381,11 @@ class Runner:
             "sets", set_rows, records.SET_KEY_COLUMNS, columns=list(records.SET_COLUMNS)
         )
         self.summary.rows = len(rows)
-        for row in rows:
-            if row["status"] != "ok":
-                self.summary.failures[row["status"]] = (
-                    self.summary.failures.get(row["status"], 0) + 1
-                )
+        self.summary.failures = records.count_failures(rows, set_rows, self.summary.skipped)
         self.folder.write_manifest(run_manifest(plan, self.metrics, self.summary, started))
         self.folder.prune_images(self.config.keep_images)
-        log.info("run finished: %d rows, %d failed", len(rows), self.summary.failed)
+        failed = self.summary.failures.lines()
+        log.info("run finished: %d rows; %s", len(rows), "; ".join(failed) or "nothing failed")
 
     def _score_entry(self, metric: MetricInfo, point: GridPoint, s: Sample) -> dict | None:
         key = score_key(metric, point, s)

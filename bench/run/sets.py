@@ -57,8 +57,7 @@ def feature_items(
     wanted: dict[str, str] = {}  # feature key -> image path
     usable = {name for name, ref in references.items() if not isinstance(ref, ReferenceProblem)}
     for s in plan.samples:
-        gt_wanted = references[s.cell.dataset] is None and s.gt_key
-        if gt_wanted and folder.ok(s.lq_key):
+        if references[s.cell.dataset] is None and s.gt_key and folder.ok(s.lq_key):
             wanted[feature_key(metric, s.gt_key)] = str(folder.gt(s.cell.dataset, s.image_id))
     for point in plan.points:
         for s in plan.samples:
@@ -175,9 +174,9 @@ def _value(
         reference = _load(folder, metric, _reference_keys(folder, metric, members))
         if len(reference) == 0:
             why = (
-                "no reference set: this dataset has no ground truth; give the dataset "
-                f"or the metric a reference (datasets: [{{name: ..., reference: PATH}}] or "
-                f"metrics: [{{name: {metric.plugin}, params: {{reference: PATH}}}}])"
+                "no reference set: this dataset has no ground truth; give the dataset a "
+                "'reference: PATH' (under datasets) or the metric one (under metrics: "
+                f"'name: {metric.plugin}' with 'params: {{reference: PATH}}')"
             )
             return entry("failed", why, None, len(features))
     result = stages.set_value(instance, features, reference)

@@ -13,6 +13,7 @@ import functools
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,17 @@ from bench.files import StorageError, per_file_version
 from bench.images import ImageError, read_png
 from bench.registry import METRICS, RESTORERS
 
-PLAIN_ERRORS: tuple[type[BaseException], ...] = (Unavailable, ImageError, DatasetError)
+
+class InputProblem(ValueError):
+    """An input the dataset already flagged (a missing pair, a clashing or unreadable name)."""
+
+
+PLAIN_ERRORS: tuple[type[BaseException], ...] = (
+    Unavailable,
+    ImageError,
+    DatasetError,
+    InputProblem,
+)
 OUTPUT_TOLERANCE = 1e-3  # outputs may leave [0, 1] by this much (then clipped); more is a failure
 INPUT_CACHE = 64  # decoded LQ/GT images kept per process (~200 MB at 512x512)
 # what a plugin may raise that fails its images, not the run (sys.exit in a wrapped script too)
@@ -89,7 +100,7 @@ def reraise_storage(exc: BaseException) -> None:
 
 
 @per_file_version(maxsize=INPUT_CACHE)
-def read_input(path: str) -> np.ndarray:
+def read_input(path: str | Path) -> np.ndarray:
     """An LQ or GT PNG of a run folder, decoded once for all the restorers and metrics reading it.
 
     Units are ordered so that the restorers of a run process the same images one after the

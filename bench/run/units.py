@@ -26,7 +26,14 @@ from bench.datasets import DatasetError
 from bench.files import atomic_write_bytes
 from bench.images import read_image, read_png, resize, write_png
 from bench.run import stages
-from bench.run.stages import PLUGIN_FAILURES, PluginRef, reason, reraise_storage, status_of
+from bench.run.stages import (
+    PLUGIN_FAILURES,
+    InputProblem,
+    PluginRef,
+    reason,
+    reraise_storage,
+    status_of,
+)
 
 _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dr2bench-png")
 U = TypeVar("U", bound="Unit")
@@ -130,10 +137,6 @@ class DegradeItem:
     problem: str | None = None
 
 
-class InputProblem(ValueError):
-    """An input the dataset already flagged (a missing pair, a duplicate id)."""
-
-
 @dataclass(frozen=True)
 class DegradeUnit(Unit):
     items: tuple[DegradeItem, ...]
@@ -163,6 +166,7 @@ def _degrade(item: DegradeItem) -> list[dict[str, Any]]:
     if item.chain is None:
         lq, steps = read_image(item.source), []
         if gt is not None and lq.shape != gt.shape:  # as the CelebA-Test protocol resizes LQs
+            _check_aspect(item, lq.shape, gt.shape)
             lq = resize(lq, gt.shape[1], gt.shape[0], "bicubic")
     else:
         if gt is None:
@@ -172,6 +176,17 @@ def _degrade(item: DegradeItem) -> list[dict[str, Any]]:
         write_png(item.gt_path, gt)
     write_png(item.lq_path, lq)
     return steps
+
+
+def _check_aspect(item: DegradeItem, lq: tuple[int, ...], gt: tuple[int, ...]) -> None:
+    """An LQ image is resized to its ground truth's size only when their shapes agree (up to
+    one LQ pixel of rounding): a stretched face would be scored as a restorer's fault."""
+    (lq_h, lq_w), (gt_h, gt_w) = lq[:2], gt[:2]
+    if abs(lq_w - gt_w * lq_h / gt_h) > 1 and abs(lq_h - gt_h * lq_w / gt_w) > 1:
+        raise InputProblem(
+            f"{item.source} is {lq_w}x{lq_h} and its ground truth {item.gt} is {gt_w}x{gt_h}: "
+            "different aspect ratios; crop or pad one of them (resizing would stretch the face)"
+        )
 
 
 # -- score -------------------------------------------------------------------------------------

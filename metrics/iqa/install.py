@@ -32,7 +32,7 @@ def prune(site_packages: Path, record_path: Path) -> list[str]:
     """
     lines = record_path.read_text(encoding="utf-8").splitlines()
     stray = stray_entries(lines)
-    folders = set()
+    folders: set[Path] = set()
     for relative in stray:
         path = site_packages / relative
         path.unlink(missing_ok=True)
@@ -64,7 +64,7 @@ def main() -> int:
     if record is None:
         print("pyiqa has no RECORD; nothing to prune", file=sys.stderr)
         return 0
-    record_path = Path(dist.locate_file(record))
+    record_path = Path(str(dist.locate_file(record)))  # typed as a SimplePath; a Path here
     site_packages = record_path.parent.parent
     removed = prune(site_packages, record_path)
     if removed:

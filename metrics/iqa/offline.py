@@ -194,7 +194,7 @@ def _replacements(resolver: Resolver) -> dict[int, Callable[..., Any]]:
     """The functions to replace, by ``id`` of the original, with their stand-ins."""
     import torch.hub
 
-    pairs = [
+    pairs: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
         (torch.hub.load_state_dict_from_url, resolver.state_dict),
         (torch.hub.download_url_to_file, resolver.refuse_download),
     ]

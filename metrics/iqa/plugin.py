@@ -29,12 +29,12 @@ import importlib.metadata
 import pickle
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from bench.config import ConfigError
-from bench.contracts import Metric, NoReferenceMetric, PairedMetric, Scores
+from bench.contracts import Metric, MetricKind, NoReferenceMetric, PairedMetric, Scores
 from bench.registry import suggest
 from metrics.common import cached_network, failed, quantize_tensor, size_mismatch
 from metrics.iqa.table import PYIQA_VERSION, BridgedMetric, locate_files, lookup, table
@@ -63,7 +63,7 @@ class Pyiqa(Metric):
     Params = PyiqaParams
     tags = {name: {"metric": name} for name in table()}
     # The family's attributes; each metric's own class (see the module doc) has its true ones.
-    kind = "no_reference"
+    kind: ClassVar[MetricKind] = "no_reference"
     higher_is_better = True
 
     def __new__(cls, **params: Any) -> Pyiqa:
@@ -105,7 +105,8 @@ class Pyiqa(Metric):
     def load(self, device: str = "cpu") -> None:
         files = locate_files(self.entry)  # every missing file named at once, before any import
         self.device = device
-        key = ("pyiqa", self.entry.name, repr(sorted(self.params.options.items())), device)
+        options = repr(sorted(self.params.options.items()))
+        key: tuple[str, ...] = ("pyiqa", self.entry.name, options, device)
         key += tuple(sorted(str(path) for path in files.values()))
         self.network = cached_network(key, lambda: build(self.entry, self.params.options, device))
 

@@ -43,7 +43,7 @@ def test_case_folded_duplicates_are_flagged(tmp_path):
     items = FolderDataset(path=tmp_path).items()
     assert [i.id for i in items] == ["Face.png", "face.png"]
     assert items[0].problem is None
-    assert "differs from 'Face.png' only in letter case" in items[1].problem
+    assert "id 'face.png' and 'Face.png' differ only in letter case" in items[1].problem
 
 
 def test_missing_folder(tmp_path):

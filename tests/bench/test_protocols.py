@@ -57,7 +57,7 @@ def test_run_config_expands_a_protocol(tmp_path):
     config = {
         "name": "p",
         "protocol": "vqfr",
-        "datasets": [{"name": "d", "path": str(tmp_path)}],
+        "datasets": [{"name": "d", "path": str(tmp_path / "faces")}],
         "restorers": ["identity"],
         "metrics": [{"name": "fid", "params": {"reference": "/x/stats.npz"}}, "kid"],
         "output": str(tmp_path / "out"),

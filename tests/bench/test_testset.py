@@ -125,7 +125,7 @@ def test_replay_refuses_records_of_another_chain_version(faces, tmp_path):
 def test_output_folder_rules(faces, tmp_path):
     out = tmp_path / "out"
     build_test_set(faces, out, "jpeg", 1, seed=0)
-    with pytest.raises(DatasetError, match="not empty"):
+    with pytest.raises(DatasetError, match="holds an earlier .* output .*--overwrite"):
         build_test_set(faces, out, "jpeg", 1, seed=0)
     before = folder_bytes(out)
     build_test_set(faces, out, "jpeg", 1, seed=0, overwrite=True)
@@ -136,6 +136,19 @@ def test_output_folder_rules(faces, tmp_path):
     with pytest.raises(DatasetError, match="refusing to delete"):
         build_test_set(faces, stranger, "jpeg", 1, seed=0, overwrite=True)
     assert (stranger / "notes.txt").read_text() == "mine"
+
+
+def test_an_interrupted_build_can_be_replaced(faces, tmp_path):
+    """Killed before its manifest (kill -9): before, '--overwrite' refused and only rm helped."""
+    out = tmp_path / "out"
+    build_test_set(faces, out, "jpeg", 1, seed=0)
+    before = folder_bytes(out)
+    (out / "manifest.json").unlink()
+    (out / "params.jsonl").unlink()
+    with pytest.raises(DatasetError, match="holds an interrupted .* output .*--overwrite"):
+        build_test_set(faces, out, "jpeg", 1, seed=0)
+    build_test_set(faces, out, "jpeg", 1, seed=0, overwrite=True)
+    assert folder_bytes(out) == before
 
 
 def test_inputs_that_would_overwrite_each_other_are_refused(tmp_path):

@@ -3,6 +3,7 @@
 - ``test_faulty``: the identity, except on the images whose id contains ``on``, where it
   commits ``fault``;
 - ``test_needs_file``: the identity, unavailable until its ``file`` exists (missing weights);
+- ``test_flaky``: the identity, failing while its ``gate`` file exists (a transient failure);
 - ``test_grain``: adds per-image seeded noise (a stochastic restorer);
 - ``test_mean``: a cheap no-reference metric; ``test_spread``: a set metric;
 - ``test_hostile``: a dataset whose one image has an id chosen by the test.
@@ -129,6 +130,23 @@ class NeedsFile(Restorer):
         return images.clone()
 
 
+class Flaky(Restorer):
+    """The identity, except that it fails every image while ``gate`` exists (a transient
+    failure: a timeout, a busy GPU, a full scratch disk)."""
+
+    version = 1
+    description = "identity that fails while a file exists"
+
+    @dataclass(frozen=True)
+    class Params:
+        gate: str = "failing"
+
+    def restore(self, images: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        if Path(self.params.gate).exists():
+            raise RuntimeError(f"transient failure ({self.params.gate} exists)")
+        return images.clone()
+
+
 class Grain(Restorer):
     """Adds noise seeded by each image's seed: its output depends on nothing else."""
 
@@ -175,7 +193,12 @@ class Hostile(Dataset):
 
 
 PLUGINS = {
-    RESTORERS: {"test_faulty": Faulty, "test_grain": Grain, "test_needs_file": NeedsFile},
+    RESTORERS: {
+        "test_faulty": Faulty,
+        "test_flaky": Flaky,
+        "test_grain": Grain,
+        "test_needs_file": NeedsFile,
+    },
     METRICS: {"test_mean": Mean, "test_spread": Spread},
     DATASETS: {"test_hostile": Hostile},
 }

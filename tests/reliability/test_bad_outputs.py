@@ -55,7 +55,7 @@ def run_dir(tmp_path_factory) -> Path:
     }
     (root / "run.yaml").write_text(yaml.safe_dump(config))
     summary = Runner(load_run_config(root / "run.yaml"), LocalExecutor(), progress=False).run()
-    assert summary.failures == {"failed": len(FAILED)}
+    assert summary.failures.rows == {"failed": len(FAILED)}
     return summary.run_dir
 
 

@@ -78,8 +78,18 @@ def test_adding_a_metric_computes_only_that_metric(make_config):
 
 def test_changed_config_needs_resume(make_config):
     run(make_config())
-    with pytest.raises(ConfigChangedError, match="--resume"):
+    with pytest.raises(ConfigChangedError, match=r"\(changed: metrics\); pass --resume"):
         run(make_config(metrics=["test_mae"]))
+
+
+def test_a_moved_run_folder_is_the_same_run(make_config, tmp_path, monkeypatch):
+    """The folder's place (moved, or given relative instead of absolute) is not the config."""
+    first = run(make_config())
+    moved = tmp_path / "moved"
+    first.run_dir.rename(moved)
+    monkeypatch.chdir(tmp_path)
+    again = run(make_config(output="moved"))  # relative, and elsewhere than before
+    assert sum(again.computed.values()) == 0 and again.rows == first.rows
 
 
 def test_adding_a_restorer_reuses_the_rest(make_config):
@@ -112,13 +122,13 @@ def test_failures_are_isolated_and_recorded(make_config):
     assert frame.loc[("test_picky", "pairs", "img0.png"), "status"] == "ok"
     assert (frame.loc["test_broken", "status"] == "failed").all()
     assert (frame.loc["test_darken", "status"] == "ok").all()
-    assert summary.failures == {"failed": 2 + 9}
+    assert summary.failures.rows == {"failed": 2 + 9}
 
 
 def test_cli_exit_code_and_summary(make_config, capsys):
     code = main(["run", str(make_config(restorers=["test_broken"])), "--quiet"])
     assert code == 1
-    assert "9 rows did not succeed (9 failed)" in capsys.readouterr().out
+    assert "9 rows have no output (9 failed)" in capsys.readouterr().out
 
 
 def test_stochastic_restorer_is_seeded_per_image(make_config, tmp_path):
@@ -184,6 +194,25 @@ def test_keep_images_none(make_config):
         ({"restorers": [{"name": "test_darken", "params": {"factr": 1}}]}, "did you mean 'factor'"),
         ({"restorers": [{"name": "test_darken", "label": "../x"}]}, "cannot be used as a name"),
         ({"restorers": ["test_darken", "test_darken"]}, "appears twice"),
+        # duplicates would count rows twice (reliability #2), values that cannot run (#6, #14)
+        (
+            {"degradations": [{"chain": "classic", "severities": [2, 2]}]},
+            "severity 2 is listed twice",
+        ),
+        (
+            {"degradations": [{"chain": "classic", "severities": [1]}] * 2},
+            "chain 'classic' at severity 1 is listed twice",
+        ),
+        ({"seeds": [0, 0, 1]}, "seed '0' appears twice"),
+        ({"seed": 3, "seeds": [1, 2]}, "give 'seed' or 'seeds', not both"),
+        ({"seed": -1}, "seeds must be 0 or more, got -1"),
+        ({"limit": 0}, "limit must be a positive number of images per dataset, got 0"),
+        ({"limit": -3}, "limit must be a positive number"),
+        ({"device": "tpu"}, "device 'tpu' is not one of cpu, cuda, cuda:N or mps"),
+        (
+            {"degradations": [{"chain": "classic", "severities": [9]}]},
+            "^[^:]*: chain 'classic': sev",
+        ),
     ],
 )
 def test_config_errors(make_config, overrides, pattern):
@@ -246,7 +275,8 @@ def test_an_unavailable_metric_is_tried_once_per_run(make_config, capsys):
     assert summary.unavailable == {"missing weights needed.pt: put it in the weights folder"}
     errors = records(summary)["metric_errors"]
     assert errors.str.contains("missing weights needed.pt").all()
-    assert main(["run", str(path), "--quiet"]) == 0  # the next run tries again, and says why
+    # the next run tries again, and says why; its values are still missing: exit status 1
+    assert main(["run", str(path), "--quiet"]) == 1
     assert runner_plugins.NeedsWeights.loads == 2
     out = capsys.readouterr().out
     assert "unavailable here (tried again on the next run): missing weights needed.pt" in out
