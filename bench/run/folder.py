@@ -87,8 +87,9 @@ class RunFolder:
     def _images(self, *parts: str) -> Path:
         return self.path.joinpath("images", *parts)
 
-    def check_is_a_run(self) -> None:
-        """Refuse a folder that is neither new, empty, nor a dr2bench run.
+    def check_is_a_run(self, companions: tuple[str, ...] = ()) -> None:
+        """Refuse a folder that is neither new, empty, nor a dr2bench run; ``companions`` are
+        files a front door keeps beside its run (an analysis's config).
 
         Raises:
             RunFolderError: it holds other files, or another tool's ``manifest.json``.
@@ -97,7 +98,7 @@ class RunFolder:
             return
         if not self.path.is_dir():
             raise RunFolderError(f"{self.path}: exists and is not a folder")
-        names = {path.name for path in self.path.iterdir()} - {".lock"}
+        names = {path.name for path in self.path.iterdir()} - {".lock", *companions}
         if names and not names & {"journal.jsonl", "manifest.json"}:
             raise RunFolderError(
                 f"{self.path} is not empty and holds no dr2bench run (it holds "

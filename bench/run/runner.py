@@ -66,8 +66,17 @@ def metric_info(spec: MetricSpec) -> MetricInfo:
 class Runner:
     """Runs one config with one executor."""
 
-    def __init__(self, config: RunConfig, executor: Any, *, progress: bool = True) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        executor: Any,
+        *,
+        progress: bool = True,
+        companions: tuple[str, ...] = (),
+    ) -> None:
+        """``companions``: files a front door keeps in the run folder (its own config)."""
         self.config = config
+        self.companions = companions
         self.executor = executor
         self.progress = progress
         self.folder = RunFolder(config.output)
@@ -91,7 +100,7 @@ class Runner:
             retry_failed: Compute failed LQ images, outputs, metric values and set values
                 again (once); successful results are not touched.
         """
-        self.folder.check_is_a_run()
+        self.folder.check_is_a_run(self.companions)
         with self.folder.lock():
             plan = make_plan(self.config)
             self.folder.open()

@@ -116,6 +116,7 @@ def run_sweep(
     config = load_run_config(write_sweep_config(spec))
     pool = make_executor(executor)
     try:
-        return Runner(config, pool, progress=progress).run(resume=resume)
+        runner = Runner(config, pool, progress=progress, companions=(CONFIG_NAME,))
+        return runner.run(resume=resume)
     finally:
         pool.close()
