@@ -20,6 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, help="images per batch (overrides the config)")
     parser.add_argument("--output", help="run folder (overrides the config)")
     parser.add_argument(
+        "--limit", type=int, help="images per dataset, for a quick check (overrides the config)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only this restorer (its name or label; repeat for several)",
+    )
+    parser.add_argument(
         "--keep-images",
         choices=["none", "outputs", "all"],
         help="which images stay in RUN_DIR/images after the run",
@@ -56,6 +65,8 @@ def main(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         output=args.output,
         keep_images=args.keep_images,
+        limit=args.limit,
+        only=args.only,
     )
     executor = make_executor(args.executor, args.address, config.timeout_s)
     try:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -152,12 +152,34 @@ class GridPoint:
         )
 
 
-def load_run_config(path: str | Path, **overrides: Any) -> RunConfig:
-    """Load and check a run config; ``overrides`` (from the CLI) replace top-level keys."""
+def load_run_config(
+    path: str | Path, only: Sequence[str] | None = None, **overrides: Any
+) -> RunConfig:
+    """Load and check a run config; ``overrides`` (from the CLI) replace top-level keys and
+    ``only`` keeps the restorers of those names or labels (a quick check of a few)."""
     data = load_yaml(path)
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: a run config is a mapping of keys (name, datasets, ...)")
-    return run_config(dict(data) | {k: v for k, v in overrides.items() if v is not None}, str(path))
+    data = dict(data) | {k: v for k, v in overrides.items() if v is not None}
+    if only:
+        data["restorers"] = _only(_list(data, "restorers", str(path)), only, str(path))
+    return run_config(data, str(path))
+
+
+def _only(restorers: list[Any], names: Sequence[str], where: str) -> list[Any]:
+    def called(entry: Any) -> set[str]:
+        if isinstance(entry, Mapping):
+            return {str(entry.get("name")), str(entry.get("label") or entry.get("name"))}
+        return {str(entry)}
+
+    known = sorted(set().union(*(called(entry) for entry in restorers)))
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"{where}: --only {unknown[0]}: no such restorer in the config (it has: "
+            f"{', '.join(known)})"
+        )
+    return [entry for entry in restorers if called(entry) & set(names)]
 
 
 def run_config(data: Mapping[str, Any], where: str) -> RunConfig:

@@ -205,6 +205,8 @@ class Runner:
         from tqdm import tqdm
 
         gpus = 1.0 if self.config.device.startswith("cuda") and not cpu_bound else 0.0
+        log.info("%s: %d to compute", phase, total)
+        done, not_ok = 0, 0
         with tqdm(total=total, desc=phase, unit=unit, disable=not self.progress) as bar:
             for entries in self.executor.map(units, cpu_bound=cpu_bound, gpus=gpus):
                 for entry in entries:
@@ -212,7 +214,11 @@ class Runner:
                         log.info("%s | %s", phase, line)
                 self.folder.record(entries)
                 self._note(phase, entries)
-                bar.update(sum(entry.get("kind") == kind for entry in entries))
+                ours = [entry for entry in entries if entry.get("kind") == kind]
+                done += len(ours)
+                not_ok += sum(entry.get("status") != "ok" for entry in ours)
+                bar.update(len(ours))
+        log.info("%s finished: %d computed, %d of them not ok", phase, done, not_ok)
 
     def _note(self, phase: str, entries: list[dict[str, Any]]) -> None:
         """Log what did not succeed; remember what could not run here."""

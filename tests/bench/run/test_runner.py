@@ -280,3 +280,29 @@ def test_an_unavailable_metric_is_tried_once_per_run(make_config, capsys):
     assert runner_plugins.NeedsWeights.loads == 2
     out = capsys.readouterr().out
     assert "unavailable here (tried again on the next run): missing weights needed.pt" in out
+
+
+def test_limit_and_only_on_the_command_line(make_config, capsys):
+    """A quick check of one restorer on a few images, recorded in the manifest's config."""
+    import json
+
+    path = make_config()
+    assert main(["run", str(path), "--quiet", "--limit", "1", "--only", "test_noisy"]) == 0
+    config = load_run_config(path)
+    manifest = json.loads((config.output / "manifest.json").read_text())
+    assert manifest["config"]["limit"] == 1
+    assert [r["name"] for r in manifest["config"]["restorers"]] == ["test_noisy"]
+    rows = pd.read_parquet(config.output / "records.parquet")
+    assert set(rows["restorer"]) == {"test_noisy"} and len(rows) == rows["dataset"].nunique()
+    assert main(["run", str(path), "--only", "nope"]) == 2
+    assert "--only nope: no such restorer in the config (it has: test_darken, test_noisy)" in (
+        capsys.readouterr().err
+    )
+
+
+def test_run_log_records_each_phase(make_config):
+    summary = run(make_config())
+    log = (summary.run_dir / "run.log").read_text()
+    for phase in ("degrade", "restore"):  # the outputs are scored inside the restore phase
+        assert f"{phase}: " in log and f"{phase} finished: " in log
+    assert "restore finished: 18 computed, 0 of them not ok" in log
