@@ -17,17 +17,23 @@ def _faces(folder, count=2):
     return folder
 
 
+def _config(tmp_path, faces, **fields):
+    """A run config over ``faces`` (real images unless ``datasets`` says otherwise), written."""
+    config = {
+        "name": "mistakes",
+        "datasets": [{"name": "faces", "path": str(faces), "paired": False}],
+        "restorers": ["identity"],
+        "output": str(tmp_path / "run"),
+    } | fields
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 def test_a_run_folder_inside_its_dataset_folder_is_refused(tmp_path, capsys):
     """Before: each rerun read the run's own images as new faces (2 -> 8 -> 26 -> 80 rows)."""
     faces = _faces(tmp_path / "faces")
-    config = {
-        "name": "nested",
-        "datasets": [{"name": "faces", "path": str(faces), "paired": False}],
-        "restorers": ["identity"],
-        "output": str(faces / "runs" / "nested"),
-    }
-    path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = _config(tmp_path, faces, output=str(faces / "runs" / "nested"))
     assert main(["run", str(path)]) == 2
     error = capsys.readouterr().err
     assert "is inside the folder of dataset 'faces'" in error
@@ -101,14 +107,8 @@ def test_a_grid_without_rows_is_refused(tmp_path, capsys, count, paired, message
     faces = tmp_path / "faces"
     faces.mkdir()
     _faces(faces, count)
-    config = {
-        "name": "empty",
-        "datasets": [{"name": "faces", "path": str(faces), "paired": paired}],
-        "restorers": ["identity"],
-        "output": str(tmp_path / "run"),
-    }
-    path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump(config))
+    datasets = [{"name": "faces", "path": str(faces), "paired": paired}]
+    path = _config(tmp_path, faces, datasets=datasets)
     assert main(["run", str(path)]) == 2
     assert message in capsys.readouterr().err
 
@@ -144,15 +144,8 @@ def test_lq_and_gt_of_different_shapes_are_not_stretched(tmp_path):
     write_png(data / "lq" / "square.png", rng.random((32, 32, 3)).astype(np.float32))
     write_png(data / "gt" / "wide.png", rng.random((64, 64, 3)).astype(np.float32))
     write_png(data / "lq" / "wide.png", rng.random((32, 48, 3)).astype(np.float32))
-    config = {
-        "name": "shapes",
-        "datasets": [{"name": "pairs", "kind": "paired", "path": str(data)}],
-        "restorers": ["identity"],
-        "metrics": ["psnr"],
-        "output": str(tmp_path / "run"),
-    }
-    path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump(config))
+    datasets = [{"name": "pairs", "kind": "paired", "path": str(data)}]
+    path = _config(tmp_path, data, datasets=datasets, metrics=["psnr"])
     assert main(["run", str(path), "--quiet"]) == 1
     rows = pd.read_parquet(tmp_path / "run" / "records.parquet").set_index("image_id")
     assert rows.loc["square.png", "status"] == "ok"  # 32 -> 64: the same shape, resized
@@ -175,14 +168,7 @@ def test_a_folder_that_is_not_a_run_is_refused_even_with_resume(tmp_path, capsys
     folder.mkdir()
     for name, text in files.items():
         (folder / name).write_text(text)
-    config = {
-        "name": "intruder",
-        "datasets": [{"name": "faces", "path": str(faces), "paired": False}],
-        "restorers": ["identity"],
-        "output": str(folder),
-    }
-    path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = _config(tmp_path, faces, output=str(folder))
     assert main(["run", str(path), "--resume"]) == 2
     assert message in capsys.readouterr().err
     assert {p.name: p.read_text() for p in folder.iterdir()} == files
@@ -190,15 +176,7 @@ def test_a_folder_that_is_not_a_run_is_refused_even_with_resume(tmp_path, capsys
 
 def test_missing_weights_are_said_at_the_start_and_by_the_dry_run(tmp_path, capsys, isolated_home):
     faces = _faces(tmp_path / "faces")
-    config = {
-        "name": "weights",
-        "datasets": [{"name": "faces", "path": str(faces), "paired": False}],
-        "restorers": ["identity", "gfpgan"],
-        "metrics": ["psnr", "kid"],
-        "output": str(tmp_path / "run"),
-    }
-    path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = _config(tmp_path, faces, restorers=["identity", "gfpgan"], metrics=["psnr", "kid"])
     assert main(["run", str(path), "--dry-run"]) == 0
     printed = capsys.readouterr().out
     assert "unavailable here: gfpgan: missing weights GFPGANv1.4.pth" in printed
@@ -211,14 +189,7 @@ def test_missing_weights_are_said_at_the_start_and_by_the_dry_run(tmp_path, caps
 def test_a_report_folder_that_cannot_be_written_is_one_line(tmp_path, capsys):
     """Root ignores permissions, so the folder is below a file: the same OSError family."""
     faces = _faces(tmp_path / "faces")
-    config = {
-        "name": "unwritable",
-        "datasets": [{"name": "faces", "path": str(faces), "paired": False}],
-        "restorers": ["identity"],
-        "output": str(tmp_path / "run"),
-    }
-    path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = _config(tmp_path, faces)
     assert main(["run", str(path), "--quiet"]) == 0
     blocker = tmp_path / "a-file"
     blocker.write_text("")
