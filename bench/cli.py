@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "degrade": ("bench.commands.degrade", "build a synthetic paired test set (or replay one)"),
     "report": ("bench.commands.report", "tables, statistics, figures and an HTML report of a run"),
+    "compare": ("bench.commands.compare", "compare runs: paired differences, tests, what differs"),
     "analyze": ("bench.commands.analyze", "DR2 invariance under diffusion, N/tau/omega, sweeps"),
     "train-ddpm": ("bench.commands.train_ddpm", "train a small diffusion model (DR2's demo model)"),
     "score": (
