@@ -20,7 +20,15 @@ from reports.robustness import (
 )
 from reports.stats import RESAMPLES, SEED
 from reports.summary import summarize
-from reports.tables import Column, Table, build_table, cell_tables, paper_table, slug
+from reports.tables import (
+    Column,
+    Table,
+    build_table,
+    cell_tables,
+    metric_label,
+    paper_table,
+    slug,
+)
 from reports.tradeoff import tradeoff_points
 
 if TYPE_CHECKING:
@@ -186,7 +194,8 @@ def _robustness_tables(relative: pd.DataFrame, run: Results, baseline: str | Non
             build_table(
                 part,
                 run,
-                [Column(name, higher_is_better=False) for name in metrics],
+                # relative errors are lower-is-better whatever the metric: the header says so
+                [Column(name, False, title=f"{metric_label(name)} rel.") for name in metrics],
                 key=slug(f"relative-{dataset}"),
                 title=f"Relative robustness on {dataset} (baseline {baseline} = 1.0)",
                 note="mCE-style, lower is better: per chain, the restorer's summed metric over "

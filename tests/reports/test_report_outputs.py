@@ -161,3 +161,11 @@ def test_charts_come_in_png_and_pdf_and_image_grids_in_png(built_report):
         assert not (figures / f"{stem}.svg").exists()
         with Image.open(figures / f"{stem}.png") as image:
             assert round(image.info["dpi"][0]) == 300
+
+
+def test_relative_robustness_headers_say_relative(built_report):
+    """Relative errors are lower-is-better for every metric: 'PSNR ↓' alone read as a mistake."""
+    text = (built_report[0] / "report.md").read_text(encoding="utf-8")
+    section = text[text.index("Relative robustness") :]
+    assert "PSNR rel. ↓" in section
+    assert "| PSNR ↓" not in text
