@@ -112,8 +112,16 @@ def _comparisons(report: Report) -> list[Section]:
         "/ losses, where a win is a Holm-adjusted Wilcoxon p-value below 0.05 with the mean "
         "paired difference in the row restorer's favour."
     )
+    few = report.comparisons[report.comparisons["outcome"] == "too few"]
+    power = Text(
+        f"{len(few)} of {len(report.comparisons)} comparisons have too few images for the test "
+        "to reach 0.05 after Holm's adjustment (with m comparisons per cell and metric, at "
+        "least the n with m * 2 / 2^n < 0.05: 6 for one, 8 for six); they are not counted as "
+        "ties. Add images or seeds to compare them."
+    )
     blocks = (
         explain,
+        *((power,) if len(few) else ()),
         FrameBlock("Wins / ties / losses", report.wins.rename_axis("restorer").reset_index()),
         FrameBlock("Every paired comparison", report.comparisons, collapsed=True),
     )

@@ -6,7 +6,10 @@ order), the pairs are the images (and seeds) where both have an ``ok`` value. Th
 two-sided Wilcoxon signed-rank p-value. Within each (cell, metric), the p-values of all pairs form
 one family, adjusted with Holm's method. ``first`` wins when the adjusted p-value is below alpha
 and the mean difference favours it (by the metric's direction), loses when it favours ``second``;
-otherwise it is a tie.
+otherwise it is a tie. With ``n`` pairs the exact two-sided test cannot give less than
+``2 / 2**n``, and Holm multiplies the smallest p-value of a family of ``m`` by ``m``: when
+``m * 2 / 2**n`` is not below alpha no result can be significant, and the outcome is
+``too few`` (not a tie, which would claim the restorers are alike); see :func:`pairs_needed`.
 """
 
 from __future__ import annotations
@@ -72,9 +75,14 @@ def compare_restorers(
                 continue
             adjusted = holm(np.array([row["p_value"] for row in found]))
             higher = run.metrics[metric].higher_is_better
+            needed = pairs_needed(len(found), alpha)
             for row, p_holm in zip(found, adjusted, strict=True):
                 row.update(dict(zip(CELL, cell, strict=True)), metric=metric, p_holm=p_holm)
-                row["outcome"] = _outcome(row["mean_difference"], p_holm, higher, alpha)
+                row["outcome"] = (
+                    "too few"
+                    if row["n"] < needed
+                    else _outcome(row["mean_difference"], p_holm, higher, alpha)
+                )
                 rows.append(row)
     return pd.DataFrame(rows, columns=list(PAIRWISE_COLUMNS))
 
@@ -114,6 +122,20 @@ def _compare_cell(table: pd.DataFrame, resamples: int, confidence: float, seed: 
     return rows
 
 
+def pairs_needed(family: int, alpha: float = ALPHA) -> int:
+    """The fewest pairs with which a family of ``family`` Holm-adjusted Wilcoxon tests can reach
+    ``alpha`` (the exact two-sided test's smallest p-value is ``2 / 2**n``).
+
+    Example:
+        >>> pairs_needed(1), pairs_needed(6)
+        (6, 8)
+    """
+    n = 1
+    while family * 2.0 / 2.0**n >= alpha:
+        n += 1
+    return n
+
+
 def _outcome(difference: float, p_holm: float, higher_is_better: bool, alpha: float) -> str:
     if not p_holm < alpha or difference == 0:
         return "tie"
@@ -124,7 +146,8 @@ def wins_ties_losses(comparisons: pd.DataFrame, restorers: list[str]) -> pd.Data
     """Matrix of ``"W/T/L"`` strings: row restorer against column restorer, over all comparisons.
 
     Each comparison counts once for each restorer, from its own side (a win of ``first`` is a
-    loss of ``second``). The diagonal is empty.
+    loss of ``second``); one with ``too few`` pairs to be significant is not counted. The
+    diagonal is empty.
 
     Example:
         >>> wins_ties_losses(compare_restorers(run), run.restorers)  # doctest: +SKIP
@@ -135,6 +158,8 @@ def wins_ties_losses(comparisons: pd.DataFrame, restorers: list[str]) -> pd.Data
     flip = {"win": "loss", "loss": "win", "tie": "tie"}
     slot = {"win": 0, "tie": 1, "loss": 2}
     for row in comparisons.itertuples(index=False):
+        if row.outcome not in slot:  # too few pairs: no evidence either way
+            continue
         counts[(row.first, row.second)][slot[row.outcome]] += 1
         counts[(row.second, row.first)][slot[flip[row.outcome]]] += 1
     matrix = pd.DataFrame("", index=restorers, columns=restorers)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
-from reports.pairwise import compare_restorers, wins_ties_losses
+from reports.pairwise import compare_restorers, pairs_needed, wins_ties_losses
 from reports.stats import bootstrap_means, holm, percentile_interval
 
 
@@ -68,7 +68,9 @@ def test_outcomes_follow_significance_and_direction(run, comparisons):
     significant = comparisons["p_holm"] < 0.05
     higher = comparisons["metric"].map(lambda name: run.metrics[name].higher_is_better)
     favours_first = (comparisons["mean_difference"] > 0) == higher
-    assert (comparisons.loc[~significant, "outcome"] == "tie").all()
+    too_few = comparisons["outcome"] == "too few"
+    assert (comparisons.loc[~significant & ~too_few, "outcome"] == "tie").all()
+    assert not (significant & too_few).any()
     assert (comparisons.loc[significant & favours_first, "outcome"] == "win").all()
     assert (comparisons.loc[significant & ~favours_first, "outcome"] == "loss").all()
     # The simulated offsets make the identity baseline clearly worse than gfpgan on PSNR.
@@ -82,7 +84,9 @@ def test_wins_ties_losses_matrix_is_consistent(run, comparisons):
     for (first, second), total in per_pair.items():
         wins, ties, losses = map(int, matrix.loc[first, second].split("/"))
         back = tuple(map(int, matrix.loc[second, first].split("/")))
-        assert wins + ties + losses == total
+        counted = total - ((comparisons["first"] == first) & (comparisons["second"] == second)
+                           & (comparisons["outcome"] == "too few")).sum()  # fmt: skip
+        assert wins + ties + losses == counted
         assert back == (losses, ties, wins)
         subset = comparisons[(comparisons["first"] == first) & (comparisons["second"] == second)]
         assert wins == (subset["outcome"] == "win").sum()
@@ -92,3 +96,14 @@ def test_wins_ties_losses_matrix_is_consistent(run, comparisons):
 def test_no_pairs_without_values(comparisons):
     wider = comparisons[comparisons["dataset"] == "wider"]
     assert set(wider["metric"]) == {"niqe"}
+
+
+def test_too_few_images_to_be_significant_is_said_not_called_a_tie(run):
+    """Before: with 3 images every comparison was a 'tie', even where one restorer lost on all."""
+    from dataclasses import replace
+
+    few = run.records[run.records["image_id"].isin(sorted(set(run.records["image_id"]))[:3])]
+    small = compare_restorers(replace(run, records=few))
+    assert len(small) and (small["outcome"] == "too few").all()
+    assert wins_ties_losses(small, run.restorers).loc[run.restorers[0], run.restorers[1]] == "0/0/0"
+    assert (pairs_needed(1), pairs_needed(3), pairs_needed(6)) == (6, 7, 8)
