@@ -21,8 +21,7 @@ Tests: ``tests/metrics/test_identity_vqfr.py`` (against GFPGAN's class).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -167,26 +166,3 @@ def load_network(path: str | Path, device: str = "cpu") -> ArcfaceResNet18:
     check_keys(network, state, path)
     network.load_state_dict(state, strict=True)
     return network.eval().requires_grad_(False).to(device)
-
-
-@contextlib.contextmanager
-def ieee_float32(device: str) -> Iterator[None]:
-    """Run CUDA convolutions and matrix products in full float32 (no TF32) inside the block.
-
-    PyTorch lets cuDNN convolutions use TF32 on Ampere and later GPUs by default, which moves
-    the embeddings by about 1e-3; the published numbers come from full float32. The previous
-    precision settings are restored afterwards. Nothing changes on the CPU.
-    """
-    if not str(device).startswith("cuda"):
-        yield
-        return
-    # torch's annotations of the cudnn module (replaced in sys.modules) leave out ``conv``
-    settings = (torch.backends.cudnn.conv, torch.backends.cuda.matmul)  # type: ignore[attr-defined]
-    saved = [setting.fp32_precision for setting in settings]
-    try:
-        for setting in settings:
-            setting.fp32_precision = "ieee"
-        yield
-    finally:
-        for setting, value in zip(settings, saved, strict=True):
-            setting.fp32_precision = value

@@ -7,7 +7,8 @@ image decoded from an 8-bit file is scored exactly as the published evaluation s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import contextlib
+from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -60,3 +61,28 @@ def failed(count: int, reason: str) -> Scores:
 def merge(values: list[float], errors: list[str | None]) -> Scores:
     """Per-image values and errors (``None`` where the value is valid) as :class:`Scores`."""
     return Scores(np.asarray(values, dtype=np.float64), tuple(errors))
+
+
+@contextlib.contextmanager
+def ieee_float32(device: str) -> Iterator[None]:
+    """Run CUDA convolutions and matrix products in full float32 (no TF32) inside the block.
+
+    PyTorch lets cuDNN convolutions use TF32 on Ampere and later GPUs by default, which moves
+    embeddings and landmarks (about 1e-3); the published numbers come from full float32. The
+    previous precision settings are restored afterwards. Nothing changes on the CPU.
+    """
+    if not str(device).startswith("cuda"):
+        yield
+        return
+    import torch
+
+    # torch's annotations of the cudnn module (replaced in sys.modules) leave out ``conv``
+    settings = (torch.backends.cudnn.conv, torch.backends.cuda.matmul)  # type: ignore[attr-defined]
+    saved = [setting.fp32_precision for setting in settings]
+    try:
+        for setting in settings:
+            setting.fp32_precision = "ieee"
+        yield
+    finally:
+        for setting, value in zip(settings, saved, strict=True):
+            setting.fp32_precision = value

@@ -9,13 +9,11 @@ chains them for a batch; :func:`landmark_distance` is the script's ``get_landmar
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import cv2
 import numpy as np
 import torch
 
+from metrics.common import ieee_float32
 from metrics.fan import HEATMAP_SIZE, INPUT_SIZE, LANDMARKS, AwingFan
 
 
@@ -34,28 +32,6 @@ def network_input(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(np.stack(batch))).float() / 255.0
 
 
-@contextlib.contextmanager
-def full_float32(device: str) -> Iterator[None]:
-    """On CUDA, run convolutions and matrix products in IEEE float32 (no TF32) inside the block.
-
-    PyTorch lets cuDNN use TF32 on Ampere and later GPUs by default; the reference is float32.
-    The previous settings are restored afterwards; nothing changes on the CPU.
-    """
-    if not str(device).startswith("cuda"):
-        yield
-        return
-    # torch's annotations of the cudnn module (replaced in sys.modules) leave out ``conv``
-    settings = (torch.backends.cudnn.conv, torch.backends.cuda.matmul)  # type: ignore[attr-defined]
-    saved = [setting.fp32_precision for setting in settings]
-    try:
-        for setting in settings:
-            setting.fp32_precision = "ieee"
-        yield
-    finally:
-        for setting, value in zip(settings, saved, strict=True):
-            setting.fp32_precision = value
-
-
 def predict_heatmaps(
     network: AwingFan, images: np.ndarray, device: str = "cpu", batch_size: int = 8
 ) -> np.ndarray:
@@ -70,7 +46,7 @@ def predict_heatmaps(
             size (about 1e-6 relative on the CPU; a batch of one equals the script bit for bit).
     """
     maps = []
-    with torch.inference_mode(), full_float32(device):
+    with torch.inference_mode(), ieee_float32(device):
         for start in range(0, len(images), batch_size):
             batch = network_input(images[start : start + batch_size]).to(device)
             maps.append(network(batch)[:, :-1].float().cpu().numpy())

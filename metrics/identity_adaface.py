@@ -225,7 +225,7 @@ class AdafaceIdentity:
         """``N x 512`` normalised float32 embeddings of aligned uint8 RGB crops, in one forward."""
         import torch
 
-        from metrics.arcface18 import ieee_float32
+        from metrics.common import ieee_float32
 
         batch = torch.from_numpy(np.stack([network_input(crop) for crop in crops]))
         with torch.inference_mode(), ieee_float32(self.device):

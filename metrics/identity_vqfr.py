@@ -162,7 +162,7 @@ class VqfrIdentity:
         """
         import torch
 
-        from metrics.arcface18 import ieee_float32
+        from metrics.common import ieee_float32
 
         batch = np.stack([script_input(image) for image in images])[:, None]
         with torch.inference_mode(), ieee_float32(self.device):

@@ -403,7 +403,7 @@ def test_list_metrics_shows_the_vqfr_tags(capsys):
 
 
 def test_cuda_convolutions_run_in_full_float32_and_the_settings_come_back():
-    from metrics.arcface18 import ieee_float32
+    from metrics.common import ieee_float32
 
     settings = (torch.backends.cudnn.conv, torch.backends.cuda.matmul)
     before = [setting.fp32_precision for setting in settings]
