@@ -18,7 +18,8 @@ from bench.contracts import Unavailable
 from bench.files import hash_value
 from bench.run import records, stages
 from bench.run.plan import restore_key
-from bench.run.units import Entry, FeatureItem
+from bench.run.units import FeatureItem
+from bench.run.units import entry as journal_entry
 
 if TYPE_CHECKING:
     from bench.run.config import DatasetSpec, GridPoint
@@ -161,8 +162,9 @@ def _value(
     reference: Any,
 ) -> dict[str, Any]:
     def entry(status: str, error: str | None, value: float | None, n: int, **more: Any) -> dict:
-        fields = {"config": metric.config, "value": value, "n": n} | more
-        return Entry(key, "set", status, error, fields).as_json()
+        return journal_entry(
+            key, "set", status, error, config=metric.config, value=value, n=n, **more
+        )
 
     if isinstance(reference, ReferenceProblem):
         return entry(reference.status, reference.error, None, 0)

@@ -88,11 +88,6 @@ def reason(exc: BaseException) -> str:
     return text if isinstance(exc, PLAIN_ERRORS) else f"{type(exc).__name__}: {text}"
 
 
-def status_of(exc: BaseException) -> str:
-    """``unavailable`` for a plugin that cannot run here, else ``failed``."""
-    return "unavailable" if isinstance(exc, Unavailable) else "failed"
-
-
 def reraise_storage(exc: BaseException) -> None:
     """A full disk or read-only folder stops the work: it is not the image's fault."""
     if isinstance(exc, StorageError):

@@ -1,11 +1,11 @@
 """Units of work: frozen, typed batches an executor can ship anywhere (a process, a Ray worker).
 
-A unit holds its items (one per image) and knows three things: :meth:`Unit.run` computes its
-journal entries with the shared stages (:mod:`bench.run.stages`), writing images atomically;
-:meth:`Unit.split` gives one unit per image; :meth:`Unit.failed` records a failure for every
-image. :func:`each_alone` is the one "retry image by image" of the code base: a unit whose batch
-fails (a plugin raises, a worker hangs or dies) is run again image by image, and an image that
-fails alone is recorded with the reason. Journal entries are built by :class:`Entry` only.
+A unit holds its items (one per image); :meth:`Unit.run` computes their journal entries with the
+shared stages (:mod:`bench.run.stages`), writing images atomically; :meth:`Unit.split` gives one
+unit per image; :meth:`Unit.failed` records a failure for every image. :func:`each_alone` is the
+one "retry image by image" of the code base: a unit whose batch fails (a plugin raises, a worker
+hangs or dies) runs again image by image, and an image that fails alone is recorded with the
+reason. Journal entries are built by :func:`entry` only.
 """
 
 from __future__ import annotations
@@ -16,53 +16,33 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from bench.contracts import Unavailable
 from bench.datasets import DatasetError
 from bench.files import atomic_write_bytes
 from bench.images import read_image, read_png, resize, write_png
 from bench.run import stages
-from bench.run.stages import (
-    PLUGIN_FAILURES,
-    InputProblem,
-    PluginRef,
-    reason,
-    reraise_storage,
-    status_of,
-)
+from bench.run.stages import PLUGIN_FAILURES, InputProblem, PluginRef, reason, reraise_storage
 
 _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dr2bench-png")
 U = TypeVar("U", bound="Unit")
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One result as the journal records it: a JSON line keyed by its cache key ``k``.
+def entry(key: str, kind: str, status: str, error: str | None = None, **fields: Any) -> dict:
+    """One journal line, keyed by its cache key ``k``.
 
-    Attributes:
-        key: The cache key.
-        kind: ``lq``, ``out``, ``score``, ``feat`` or ``set``.
-        status: ``ok``, ``failed`` or ``unavailable``.
-        error: Why it is not ``ok`` (or a note on a value), else ``None``.
-        fields: What the kind adds: ``steps`` and ``time`` (lq), ``time`` (out), ``value``
-            (score, set), ``n``, ``extra``, ``config`` (set), ``log`` (an external program's
-            output, on the first entry of a restore unit; logged, not journaled).
+    ``kind`` is ``lq``, ``out``, ``score``, ``feat`` or ``set``; ``status`` is ``ok``,
+    ``failed`` or ``unavailable``, with ``error`` saying why (or a note on a value). ``fields``
+    are what the kind adds: ``steps`` and ``time`` (lq), ``time`` (out), ``value`` (score, set),
+    ``n``, ``extra``, ``config`` (set), ``log`` (an external program's output, on the first
+    entry of a restore unit; logged, not journaled).
     """
-
-    key: str
-    kind: str
-    status: str
-    error: str | None = None
-    fields: dict[str, Any] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"k": self.key, "kind": self.kind, "status": self.status, "error": self.error} | (
-            self.fields
-        )
+    return {"k": key, "kind": kind, "status": status, "error": error} | fields
 
 
 class BatchFailed(Exception):
@@ -82,22 +62,36 @@ def each_alone(
     except failures as exc:
         reraise_storage(exc)
         if len(unit.items) > 1:
-            return [entry for one in unit.split() for entry in each_alone(one, attempt, failures)]
+            return [e for one in unit.split() for e in each_alone(one, attempt, failures)]
         return unit.failed(reason(exc))
 
 
 class Unit(ABC):
-    """A batch of items (one per image) of one kind of work."""
+    """A batch of items (one per image) of one kind of work.
 
+    ``KIND`` is its entries' kind, ``EMPTY`` the fields of an entry without a result.
+    """
+
+    KIND: ClassVar[str]
+    EMPTY: ClassVar[dict[str, Any]] = {}
     items: tuple[Any, ...]
 
     @abstractmethod
     def run(self) -> list[dict[str, Any]]:
         """The journal entries of every item (never raises for a bad image or plugin)."""
 
-    @abstractmethod
-    def failed(self, message: str) -> list[dict[str, Any]]:
-        """Entries recording that every item failed with ``message``."""
+    def keys(self) -> list[str]:
+        """The cache keys of the entries."""
+        return [item.key for item in self.items]
+
+    def failed(self, message: str, status: str = "failed") -> list[dict[str, Any]]:
+        """Entries recording that every item failed (or is unavailable) with ``message``."""
+        return [entry(key, self.KIND, status, message, **self.EMPTY) for key in self.keys()]
+
+    def load_failed(self, exc: BaseException) -> list[dict[str, Any]]:
+        """Entries for a plugin that could not load: unavailable here, or failed."""
+        unavailable = isinstance(exc, Unavailable)
+        return self.failed(reason(exc), "unavailable" if unavailable else "failed")
 
     def split(self: U) -> list[U]:
         """One unit per item."""
@@ -114,16 +108,9 @@ def run_unit(unit: Unit) -> list[dict[str, Any]]:
 class DegradeItem:
     """Make one LQ image (and its canonical GT).
 
-    Attributes:
-        key: The LQ's cache key.
-        source: The file degraded (the GT), or the LQ file of a paired or real set.
-        gt: The GT file, or ``None``.
-        lq_path: Where the LQ goes.
-        gt_path: Where the GT goes.
-        chain: The chain, or ``None`` for no degradation.
-        severity: The chain's severity.
-        rng_key: The image's generator (:func:`bench.seeding.image_rng`).
-        problem: Why the dataset already flagged the image, or ``None``.
+    ``source`` is the file degraded (the GT), or the LQ file of a paired or real set; ``chain``
+    is ``None`` for no degradation; ``rng_key`` names the image's generator
+    (:func:`bench.seeding.image_rng`); ``problem`` is why the dataset already flagged the image.
     """
 
     key: str
@@ -139,6 +126,8 @@ class DegradeItem:
 
 @dataclass(frozen=True)
 class DegradeUnit(Unit):
+    KIND = "lq"
+    EMPTY = {"steps": []}
     items: tuple[DegradeItem, ...]
 
     def run(self) -> list[dict[str, Any]]:
@@ -146,16 +135,12 @@ class DegradeUnit(Unit):
         for item in self.items:
             start = time.perf_counter()
             try:
-                entry = Entry(item.key, "lq", "ok", fields={"steps": _degrade(item)})
+                done = entry(item.key, "lq", "ok", steps=_degrade(item))
             except PLUGIN_FAILURES as exc:  # one bad image must not stop the run
                 reraise_storage(exc)
-                entry = Entry(item.key, "lq", "failed", reason(exc), {"steps": []})
-            seconds = time.perf_counter() - start
-            entries.append(entry.as_json() | {"time": seconds})
+                done = entry(item.key, "lq", "failed", reason(exc), steps=[])
+            entries.append(done | {"time": time.perf_counter() - start})
         return entries
-
-    def failed(self, message: str) -> list[dict[str, Any]]:
-        return [Entry(i.key, "lq", "failed", message, {"steps": []}).as_json() for i in self.items]
 
 
 def _degrade(item: DegradeItem) -> list[dict[str, Any]]:
@@ -202,14 +187,8 @@ class MetricRef:
 
 @dataclass(frozen=True)
 class ScoreItem:
-    """Score one stored output with the metrics whose values are still missing.
-
-    Attributes:
-        keys: ``{metric column: cache key}`` of the values wanted.
-        out_path: The output.
-        gt_path: Its ground truth, or ``None``.
-        input_path: Its degraded input.
-    """
+    """Score the output ``out_path`` with the metrics still missing: ``keys`` maps each
+    wanted metric column to its value's cache key; ``gt_path`` is ``None`` without a GT."""
 
     keys: dict[str, str]
     out_path: str
@@ -219,6 +198,8 @@ class ScoreItem:
 
 @dataclass(frozen=True)
 class ScoreUnit(Unit):
+    KIND = "score"
+    EMPTY = {"value": None}
     metrics: tuple[MetricRef, ...]
     device: str
     items: tuple[ScoreItem, ...]
@@ -230,19 +211,12 @@ class ScoreUnit(Unit):
         images = [read_png(item.out_path) for item in self.items]
         return score_outputs(self.metrics, self.device, list(self.items), images)
 
-    def failed(self, message: str) -> list[dict[str, Any]]:
-        return [
-            Entry(key, "score", "failed", message, {"value": None}).as_json()
-            for item in self.items
-            for key in item.keys.values()
-        ]
+    def keys(self) -> list[str]:
+        return [key for item in self.items for key in item.keys.values()]
 
 
 def score_outputs(
-    metrics: tuple[MetricRef, ...],
-    device: str,
-    items: list[ScoreItem],
-    images: list[np.ndarray],
+    metrics: tuple[MetricRef, ...], device: str, items: list[ScoreItem], images: list[np.ndarray]
 ) -> list[dict[str, Any]]:
     """Score outputs already in memory; each reference image is decoded once for all metrics."""
     references: dict[str, list[np.ndarray | None]] = {}
@@ -257,14 +231,9 @@ def score_outputs(
                 paths = [i.input_path if metric.reference == "input" else i.gt_path for i in items]
                 references[metric.reference] = [_read_optional(path) for path in paths]
             refs = tuple(references[metric.reference][i] for i in chosen)
-        batch = MetricBatch(
-            metric.plugin,
-            device,
-            tuple(items[i].keys[metric.column] for i in chosen),
-            tuple(images[i] for i in chosen),
-            refs,
-        )
-        entries += batch.run()
+        keys = tuple(items[i].keys[metric.column] for i in chosen)
+        images_chosen = tuple(images[i] for i in chosen)
+        entries += MetricBatch(metric.plugin, device, keys, images_chosen, refs).run()
     return entries
 
 
@@ -276,6 +245,8 @@ def _read_optional(path: str | None) -> np.ndarray | None:
 class MetricBatch(Unit):
     """One metric over a batch of images in memory (items are the values' cache keys)."""
 
+    KIND = "score"
+    EMPTY = {"value": None}
     metric: PluginRef
     device: str
     items: tuple[str, ...]
@@ -286,7 +257,7 @@ class MetricBatch(Unit):
         try:
             metric = self.metric.load(self.device)
         except PLUGIN_FAILURES as exc:
-            return self._entries(status_of(exc), reason(exc))
+            return self.load_failed(exc)
         return self.run_with(metric)
 
     def run_with(self, metric: Any) -> list[dict[str, Any]]:
@@ -300,9 +271,12 @@ class MetricBatch(Unit):
         refs = None if self.refs is None else [ref for ref in self.refs if ref is not None]
         scored = stages.score_images(metric, list(self.images), refs)
         return [
-            Entry(key, "score", s.status, s.error, {"value": s.value}).as_json()
+            entry(key, "score", s.status, s.error, value=s.value)
             for key, s in zip(self.items, scored, strict=True)
         ]
+
+    def keys(self) -> list[str]:
+        return list(self.items)
 
     def split(self) -> list[MetricBatch]:
         refs = self.refs or (None,) * len(self.items)
@@ -313,28 +287,12 @@ class MetricBatch(Unit):
             for key, image, ref in zip(self.items, self.images, refs, strict=True)
         ]
 
-    def failed(self, message: str) -> list[dict[str, Any]]:
-        return self._entries("failed", message)
-
-    def _entries(self, status: str, message: str) -> list[dict[str, Any]]:
-        return [
-            Entry(key, "score", status, message, {"value": None}).as_json() for key in self.items
-        ]
-
 
 # -- restore -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RestoreItem:
-    """Restore one image, then score the output with the metrics still missing.
-
-    Attributes:
-        key: The output's cache key.
-        id: The image id (``restore_batch``'s ids).
-        lq_path: The degraded input (a PNG of the run folder).
-        out_path: Where the output goes.
-        seed: The image's seed (:func:`bench.seeding.image_seed`).
-        score: What to score the output with (``score.keys`` empty: nothing).
-    """
+    """Restore one image (``id`` as ``restore_batch`` receives it, ``seed`` from
+    :func:`bench.seeding.image_seed`), then score the output (``score.keys`` empty: nothing)."""
 
     key: str
     id: str
@@ -353,6 +311,8 @@ class RestoreUnit(Unit):
     external program's output) under ``log``.
     """
 
+    KIND = "out"
+    EMPTY = {"time": 0.0}
     restorer: PluginRef
     device: str
     metrics: tuple[MetricRef, ...]
@@ -363,7 +323,7 @@ class RestoreUnit(Unit):
         try:
             restorer = self.restorer.load(self.device)
         except PLUGIN_FAILURES as exc:
-            return self._entries(status_of(exc), reason(exc))
+            return self.load_failed(exc)
         share = (time.perf_counter() - start) / len(self.items)
         entries = each_alone(self, lambda unit: unit._restore(restorer, share))
         log_lines = restorer.take_log()
@@ -379,39 +339,26 @@ class RestoreUnit(Unit):
             if len(self.items) > 1:
                 raise BatchFailed(reason(exc)) from exc
             return self.failed(reason(exc))
-        ids = [item.id for item in self.items]
-        results = stages.restore_images(
-            restorer, images, [item.seed for item in self.items], ids, self.device
-        )
+        ids, seeds = [item.id for item in self.items], [item.seed for item in self.items]
+        results = stages.restore_images(restorer, images, seeds, ids, self.device)
         if len(self.items) > 1 and all(result.status == "failed" for result in results):
             raise BatchFailed(results[0].error or "every image failed")
         entries = [
-            Entry(item.key, "out", r.status, r.error, {"time": r.seconds + load_share}).as_json()
+            entry(item.key, "out", r.status, r.error, time=r.seconds + load_share)
             for item, r in zip(self.items, results, strict=True)
         ]
-        stored = [
-            (item, r.image)
-            for item, r in zip(self.items, results, strict=True)
-            if r.image is not None
-        ]
+        outputs = zip(self.items, (r.image for r in results), strict=True)
+        stored = [(item, image) for item, image in outputs if image is not None]
         # PNG encoding (which releases the GIL) overlaps the scoring; the entries are returned,
         # and so journaled, only once every file is written
         writes = [_WRITER.submit(write_png, item.out_path, image) for item, image in stored]
         wanted = [(item.score, image) for item, image in stored if item.score.keys]
         if wanted and self.metrics:
-            items, outputs = [w[0] for w in wanted], [w[1] for w in wanted]
-            entries += score_outputs(self.metrics, self.device, items, outputs)
+            items, images = [w[0] for w in wanted], [w[1] for w in wanted]
+            entries += score_outputs(self.metrics, self.device, items, images)
         for write in writes:
             write.result()
         return entries
-
-    def failed(self, message: str) -> list[dict[str, Any]]:
-        return self._entries("failed", message)
-
-    def _entries(self, status: str, message: str) -> list[dict[str, Any]]:
-        return [
-            Entry(item.key, "out", status, message, {"time": 0.0}).as_json() for item in self.items
-        ]
 
 
 # -- features ----------------------------------------------------------------------------------
@@ -426,6 +373,7 @@ class FeatureItem:
 
 @dataclass(frozen=True)
 class FeatureUnit(Unit):
+    KIND = "feat"
     metric: PluginRef
     device: str
     items: tuple[FeatureItem, ...]
@@ -434,24 +382,14 @@ class FeatureUnit(Unit):
         try:
             metric = self.metric.load(self.device)
         except PLUGIN_FAILURES as exc:
-            return self._entries(status_of(exc), reason(exc))
+            return self.load_failed(exc)
         return each_alone(self, lambda unit: unit._extract(metric), PLUGIN_FAILURES)
 
     def _extract(self, metric: Any) -> list[dict[str, Any]]:
         images = [read_png(item.path) for item in self.items]
         features = stages.extract_features(metric, images)
         for item, row in zip(self.items, features, strict=True):
-            atomic_write_bytes(item.feature_path, _npy_bytes(row))
-        return [Entry(item.key, "feat", "ok").as_json() for item in self.items]
-
-    def failed(self, message: str) -> list[dict[str, Any]]:
-        return self._entries("failed", message)
-
-    def _entries(self, status: str, message: str) -> list[dict[str, Any]]:
-        return [Entry(item.key, "feat", status, message).as_json() for item in self.items]
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
+            buffer = io.BytesIO()
+            np.save(buffer, row, allow_pickle=False)
+            atomic_write_bytes(item.feature_path, buffer.getvalue())
+        return [entry(item.key, "feat", "ok") for item in self.items]
