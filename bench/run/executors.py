@@ -39,15 +39,17 @@ class LocalExecutor:
 
     def map(
         self, units: Sequence[Unit], *, cpu_bound: bool = False, gpus: float = 0.0
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[tuple[Unit, list[dict[str, Any]]]]:
+        """Each unit with its entries, as they finish."""
         if cpu_bound and self.workers > 1 and len(units) > 1:
             with worker_pool(min(self.workers, len(units))) as pool:
-                futures = [pool.submit(run_unit, unit) for unit in units]
+                futures = {pool.submit(run_unit, unit): unit for unit in units}
                 for future in as_completed(futures):
-                    yield future.result()
+                    yield futures[future], future.result()
             return
+        worker = None if cpu_bound else self.worker
         for unit in units:
-            yield call_isolated(self.worker, unit) if self.worker and not cpu_bound else unit.run()
+            yield unit, call_isolated(worker, unit) if worker else unit.run()
 
     def close(self) -> None:
         """Stop the isolated worker, if any."""
@@ -110,14 +112,16 @@ class RayExecutor:
 
     def map(
         self, units: Sequence[Unit], *, cpu_bound: bool = False, gpus: float = 0.0
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[tuple[Unit, list[dict[str, Any]]]]:
+        """Each unit with its entries, as they finish."""
         ray = self._ray
         task = ray.remote(ray_task).options(num_gpus=gpus, num_cpus=1, max_retries=2)
         timeout_s = None if cpu_bound else self.timeout_s
-        pending = [task.remote(unit, timeout_s) for unit in units]
+        units_of = {task.remote(unit, timeout_s): unit for unit in units}
+        pending = list(units_of)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(done[0])
+            yield units_of[done[0]], ray.get(done[0])
 
     def close(self) -> None:
         if self._owned:

@@ -208,24 +208,29 @@ class Runner:
         log.info("%s: %d to compute", phase, total)
         done, not_ok = 0, 0
         with tqdm(total=total, desc=phase, unit=unit, disable=not self.progress) as bar:
-            for entries in self.executor.map(units, cpu_bound=cpu_bound, gpus=gpus):
+            for done_unit, entries in self.executor.map(units, cpu_bound=cpu_bound, gpus=gpus):
+                # the bar and the log name the restorer at work
+                who = done_unit.label if isinstance(done_unit, RestoreUnit) else ""
+                if who:
+                    bar.set_description(f"{phase} {who}")
                 for entry in entries:
                     for line in entry.pop("log", []):
-                        log.info("%s | %s", phase, line)
+                        log.info("%s %s | %s", phase, who, line)
                 self.folder.record(entries)
-                self._note(phase, entries)
+                self._note(phase, entries, who)
                 ours = [entry for entry in entries if entry.get("kind") == kind]
                 done += len(ours)
                 not_ok += sum(entry.get("status") != "ok" for entry in ours)
                 bar.update(len(ours))
         log.info("%s finished: %d computed, %d of them not ok", phase, done, not_ok)
 
-    def _note(self, phase: str, entries: list[dict[str, Any]]) -> None:
-        """Log what did not succeed; remember what could not run here."""
+    def _note(self, phase: str, entries: list[dict[str, Any]], who: str = "") -> None:
+        """Log what did not succeed (``who``: the restorer); remember what could not run here."""
         for entry in entries:
             if entry.get("status") not in (None, "ok") or entry.get("error"):
                 stage = STAGE_OF_KIND.get(entry.get("kind", ""), phase)  # restore units score too
-                log.warning("%s %s: %s", stage, entry.get("status"), entry.get("error"))
+                where = f"{stage} {who}" if who else stage
+                log.warning("%s %s: %s", where, entry.get("status"), entry.get("error"))
             if entry.get("status") == "unavailable":
                 self.summary.unavailable.add(entry["error"])
 
@@ -282,7 +287,7 @@ class Runner:
             units = []
             for batch in self._batches(point, todo):
                 items = tuple(self._restore_item(point, s) for s in batch)
-                units.append(RestoreUnit(restorer, self.config.device, specs, items))
+                units.append(RestoreUnit(restorer, point.label, self.config.device, specs, items))
                 count += len(items)
             per_point.append(units)
         units = [u for group in itertools.zip_longest(*per_point) for u in group if u is not None]

@@ -314,6 +314,7 @@ class RestoreUnit(Unit):
     KIND = "out"
     EMPTY = {"time": 0.0}
     restorer: PluginRef
+    label: str  # the grid point's, as progress and logs name it
     device: str
     metrics: tuple[MetricRef, ...]
     items: tuple[RestoreItem, ...]

@@ -230,18 +230,21 @@ def test_damaged_manifest_asks_for_resume(make_config):
 
 
 def test_progress_bars_count_images_not_journal_entries(make_config, capsys):
-    """A restore unit also returns its outputs' scores; the bar counts only the outputs."""
+    """A restore unit also returns its outputs' scores; the bar counts only the outputs, and
+    names the restorer at work."""
     path = make_config()
     Runner(load_run_config(path), LocalExecutor(), progress=True).run()
     bars = capsys.readouterr().err.replace("\r", "\n")
-    finals = {}
+    finals, restorers = {}, set()
     for line in bars.splitlines():
         if ":" in line and "|" in line:
             phase, rest = line.split(":", 1)
             counts = rest.split("|")[2].split()[0]
-            finals[phase.strip()] = counts
+            finals[phase.split()[0]] = counts
+            restorers.update(phase.split()[1:2] if phase.startswith("restore") else ())
     assert finals["restore"] == "18/18"  # 9 images x 2 restorers, 2 metric values each
     assert finals["degrade"] == "9/9"
+    assert restorers == {"test_darken", "test_noisy"}
 
 
 def test_changed_folder_outputs_are_restored_again(make_config, data, tmp_path):
