@@ -1,8 +1,9 @@
-"""Finding faces and aligning them: dlib's detector and landmarks, and FFHQ-style crops.
+"""Finding faces and aligning them: dlib's detector and landmarks, FFHQ-style crops, and pasting
+a crop back into its photo.
 
-Shared by the datasets that cut faces out of photos (the demo faces) and by the metrics that find a
-face before they measure it (:mod:`metrics.embeddings`, :mod:`metrics.landmarks`). Images are
-``H x W x 3`` uint8 RGB.
+Shared by the datasets that cut faces out of photos (:mod:`bench.photos`, the demo faces) and by
+the metrics that find a face before they measure it (:mod:`metrics.embeddings`,
+:mod:`metrics.landmarks`). Images are ``H x W x 3`` uint8 RGB.
 
 The FFHQ crop is the oriented square the FFHQ dataset was made with: centred a little below the
 eyes, rotated so the eyes are level, with a side set by the eye distance and the eye-to-mouth
@@ -13,6 +14,7 @@ supersampling, so small faces come out smooth.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,58 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: int = 512) -> np.
     return np.asarray(crop.resize((size, size), Image.Resampling.LANCZOS))
 
 
+def ffhq_transform(landmarks: np.ndarray, size: int = 512) -> np.ndarray:
+    """The 2 x 3 affine matrix taking photo pixels to those of the FFHQ crop :func:`align_face`
+    makes.
+
+    Pixel centres are at integer coordinates, as in OpenCV, so ``cv2.warpAffine(photo, matrix,
+    (size, size))`` gives nearly the same crop (without the supersampling).
+
+    Example:
+        >>> matrix = ffhq_transform(landmarks, 512)  # doctest: +SKIP
+        >>> matrix @ [x, y, 1]  # where the photo's pixel (x, y) lands in the crop  # doctest: +SKIP
+    """
+    quad = ffhq_quad(landmarks)
+    corners = np.column_stack([quad[[0, 1, 3]], np.ones(3)])
+    square = np.array([[0, 0], [0, size], [size, 0]], dtype=np.float64)
+    edges = np.linalg.solve(corners, square).T  # PIL's QUAD counts from pixel edges
+    linear = edges[:, :2]
+    return np.column_stack([linear, edges[:, 2] + linear.sum(axis=1) / 2 - 0.5])
+
+
+def paste_face(
+    photo: np.ndarray, face: np.ndarray, matrix: np.ndarray, feather: float = 0.1
+) -> np.ndarray:
+    """A copy of ``photo`` with the aligned ``face`` put back where ``matrix`` took it from.
+
+    The face is blended in with a soft mask: opaque in the middle, fading to the photo over the
+    outer ``feather`` of the crop's side, so no seam shows. For qualitative figures.
+
+    Args:
+        photo: ``H x W x 3`` uint8.
+        face: ``S x S x 3`` uint8: the crop (restored or not) of side ``S`` that ``matrix`` was
+            made for; pass ``matrix * s / S`` for a face of another side ``s``.
+        matrix: 2 x 3, photo pixels to crop pixels (:func:`ffhq_transform`).
+        feather: Width of the fade, as a fraction of the crop's side.
+
+    Example:
+        >>> figure = paste_face(photo, restored, np.array(record["matrix"]))  # doctest: +SKIP
+    """
+    import cv2
+
+    side = face.shape[0]
+    from_edge = np.minimum(np.arange(side), side - 1 - np.arange(side)) + 0.5
+    ramp = np.clip(from_edge / (feather * side), 0.0, 1.0)
+    ramp = ramp * ramp * (3 - 2 * ramp)  # smoothstep: no visible edge where the fade ends
+    mask = np.minimum.outer(ramp, ramp).astype(np.float32)
+    height, width = photo.shape[:2]
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    back = cv2.warpAffine(face.astype(np.float32), matrix, (width, height), flags=flags)
+    alpha = cv2.warpAffine(mask, matrix, (width, height), flags=flags)[..., None]
+    blended = photo * (1 - alpha) + back * alpha
+    return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+
+
 @dataclass(frozen=True, eq=False)
 class Face:
     """A face found on a reference image.
@@ -105,6 +159,12 @@ def package_file(package: str, *parts: str) -> Path:
     return folder.joinpath(*parts)
 
 
+@functools.cache
+def dlib_models() -> DlibModels:
+    """The process's :class:`DlibModels`, loaded on first use (loading takes seconds)."""
+    return DlibModels()
+
+
 class DlibModels:
     """dlib's detector and predictors from ``face_recognition_models`` (loaded once)."""
 
@@ -124,6 +184,15 @@ class DlibModels:
         self.recogniser = dlib.face_recognition_model_v1(
             str(package_file(models, "models", "dlib_face_recognition_resnet_model_v1.dat"))
         )
+
+    def detect(
+        self, image: np.ndarray, threshold: float = 0.0
+    ) -> list[tuple[tuple[int, ...], float]]:
+        """Every face box ``(left, top, right, bottom)`` the HOG detector scores at least
+        ``threshold`` (0 is dlib's own), with its score, sorted by box: left to right."""
+        rects, scores, _ = self.detector.run(image, self.UPSAMPLE, threshold)
+        boxes = [(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
+        return sorted(zip(boxes, scores, strict=True))
 
     def largest_face(self, image: np.ndarray) -> Any:
         """The largest dlib rectangle found by the HOG detector, or ``None``."""

@@ -8,6 +8,7 @@ and the same items twice.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from bench.config import ConfigError
 from bench.contracts import Dataset, Unavailable
+from bench.faces import package_file
 from bench.images import write_png
 from bench.registry import DATASETS
 
@@ -38,12 +40,24 @@ def _paired(tmp_path: Path) -> dict[str, Any]:
     return {"path": str(tmp_path / "pairs")}
 
 
-EXAMPLES: dict[str, Callable[[Path], dict[str, Any]]] = {"folder": _folder, "paired": _paired}
+def _photos(tmp_path: Path) -> dict[str, Any]:
+    (tmp_path / "photos").mkdir()
+    shutil.copy(package_file("skimage", "data", "astronaut.png"), tmp_path / "photos")
+    return {"path": str(tmp_path / "photos"), "size": 64}
+
+
+EXAMPLES: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "folder": _folder,
+    "paired": _paired,
+    "photos": _photos,
+}
 
 
 @pytest.fixture(params=DATASETS.names())
 def dataset(request, tmp_path) -> Dataset:
     name = request.param
+    if name == "photos":  # its crops go to the cache of a home of its own
+        request.getfixturevalue("isolated_home")
     params = EXAMPLES[name](tmp_path) if name in EXAMPLES else {}
     try:
         return DATASETS.create(name, **params)

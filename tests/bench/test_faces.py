@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from bench.faces import align_face, ffhq_quad
+from bench.faces import align_face, ffhq_quad, ffhq_transform, paste_face
 from bench.registry import DATASETS
 
 
@@ -37,6 +38,47 @@ def test_align_face_maps_the_quad_to_the_square():
     ys, xs = np.nonzero(aligned[..., 0] > 128)
     assert abs(xs.mean() - 133) < 1.5 and abs(ys.mean() - 105.5) < 1.5
     assert aligned.shape == (216, 216, 3)
+
+
+def _smooth_photo() -> np.ndarray:
+    coarse = np.random.default_rng(5).uniform(0, 255, (20, 25, 3)).astype(np.float32)
+    photo = cv2.resize(coarse, (500, 400), interpolation=cv2.INTER_CUBIC)
+    return photo.clip(0, 255).astype(np.uint8)
+
+
+def test_transform_is_the_map_align_face_samples_through():
+    photo = _smooth_photo()
+    matrix = ffhq_transform(_landmarks(), size=216)
+    # the quad's corner (34, -4) counts from pixel edges: pixel (33.5, -4.5), crop (-0.5, -0.5)
+    assert np.allclose(matrix @ [33.5, -4.5, 1], [-0.5, -0.5])
+    assert np.allclose(matrix @ [465.5, 427.5, 1], [215.5, 215.5])
+    warped = cv2.warpAffine(photo, matrix, (216, 216), borderMode=cv2.BORDER_REFLECT_101)
+    aligned = align_face(photo, _landmarks(), size=216)
+    assert np.abs(warped[10:-10, 10:-10].astype(float) - aligned[10:-10, 10:-10]).mean() < 1
+
+
+def test_pasting_the_aligned_face_back_changes_little_near_it_and_nothing_far_away():
+    photo = _smooth_photo()
+    matrix = ffhq_transform(_landmarks(), size=216)
+    pasted = paste_face(photo, align_face(photo, _landmarks(), size=216), matrix)
+    assert pasted.shape == photo.shape and pasted.dtype == np.uint8
+    difference = np.abs(pasted.astype(int) - photo)
+    face = difference[150:300, 150:350]  # around the eyes and mouth
+    assert face.mean() < 1 and face.max() <= 6
+    ys, xs = np.mgrid[: photo.shape[0], : photo.shape[1]]
+    crop = np.einsum("ij,jyx->iyx", matrix, np.stack([xs, ys, np.ones_like(xs)]))
+    far = (crop < -2).any(axis=0) | (crop > 218).any(axis=0)
+    assert far.mean() > 0.1 and not difference[far].any()
+
+
+def test_paste_blends_a_different_face_softly():
+    photo = np.zeros((400, 500, 3), np.uint8)
+    matrix = ffhq_transform(_landmarks(), size=216)
+    pasted = paste_face(photo, np.full((216, 216, 3), 200, np.uint8), matrix, feather=0.2)
+    centre = np.round(np.linalg.inv(np.vstack([matrix, [0, 0, 1]])) @ [108, 108, 1]).astype(int)
+    assert pasted[centre[1], centre[0], 0] == 200
+    row = pasted[centre[1], :, 0].astype(int)  # from the photo, up a soft ramp, to the face
+    assert len(np.unique(row)) > 20 and np.all(np.diff(row[: centre[0]]) >= 0)
 
 
 def test_wrong_landmarks_are_refused():
