@@ -195,6 +195,11 @@ def available_chains() -> list[str]:
     return sorted(path.stem for path in chains_folder().glob("*.yaml"))
 
 
+def is_chain_file(name: str | Path) -> bool:
+    """Whether ``name`` is a chain YAML file's path rather than a built-in chain's name."""
+    return Path(name).suffix in (".yaml", ".yml")
+
+
 def load_chain(name: str | Path) -> Chain:
     """Load a built-in chain by name, or a chain YAML file by path, and check it.
 
@@ -202,9 +207,8 @@ def load_chain(name: str | Path) -> Chain:
         ConfigError: unknown name (with a did-you-mean), bad YAML, unknown keys, bad steps;
             the message names the file.
     """
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml"):
-        return _load_file(path)
+    if is_chain_file(name):
+        return _load_file(Path(name))
     names = available_chains()
     if str(name) not in names:
         raise ConfigError(

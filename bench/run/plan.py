@@ -66,6 +66,7 @@ class Plan:
     samples: list[Sample]
     points: list[GridPoint]
     skipped: dict[str, list[str]] = field(default_factory=dict)
+    chains: dict[str, str] = field(default_factory=dict)  # a chain's name -> what load_chain takes
 
 
 def restore_key(point: GridPoint, sample: Sample) -> str:
@@ -88,6 +89,7 @@ def make_plan(config: RunConfig) -> Plan:
     """Expand ``config``: list the datasets, hash their files and key every sample."""
     samples: list[Sample] = []
     skipped: dict[str, list[str]] = {}
+    chains: dict[str, str] = {}
     for spec in config.datasets:
         dataset = DATASETS.create(spec.kind, **spec.params)
         listing = getattr(dataset, "skipped", None)  # files left out, for datasets that know
@@ -105,11 +107,13 @@ def make_plan(config: RunConfig) -> Plan:
                 f"dataset '{spec.name}' holds clean images to degrade, but the config lists no "
                 "degradations: add 'degradations:', or mark real low-quality images 'paired: false'"
             )
-        for chain, severity, chain_identity in settings:
+        for chain, severity, chain_identity, source in settings:
+            chains[chain] = source
             for seed in config.all_seeds():
                 cell = Cell(spec.name, kind, chain, severity, seed)
                 samples.extend(_sample(cell, item, chain_identity) for item in items)
-    return Plan(config=config, samples=samples, points=grid_points(config), skipped=skipped)
+    points = grid_points(config)
+    return Plan(config=config, samples=samples, points=points, skipped=skipped, chains=chains)
 
 
 def _where(params: dict[str, object]) -> str:
@@ -123,16 +127,17 @@ def _dataset_kind(items: list[Item]) -> str:
     return "paired" if any(i.gt is not None for i in items) else "real"
 
 
-def _settings(config: RunConfig, kind: str) -> list[tuple[str, int, str]]:
+def _settings(config: RunConfig, kind: str) -> list[tuple[str, int, str, str]]:
+    """(chain name, severity, chain identity, chain as load_chain takes it) per setting."""
     if kind != "synthetic":
-        return [(NO_CHAIN, 0, "")]
+        return [(NO_CHAIN, 0, "", NO_CHAIN)]
     from bench.chains import load_chain
 
     settings = []
     for spec in config.degradations:
         chain = load_chain(spec.chain)
         identity = f"{chain.version}:{chain.definition_hash()}"
-        settings += [(spec.chain, severity, identity) for severity in spec.severities]
+        settings += [(chain.name, severity, identity, spec.chain) for severity in spec.severities]
     return settings
 
 

@@ -242,7 +242,7 @@ class Runner:
             for s in plan.samples
             if not folder.done(s.lq_key, folder.lq(*s.cell.where(), s.image_id))
         ]
-        items = [self._degrade_item(s) for s in todo]
+        items = [self._degrade_item(plan, s) for s in todo]
         units: list[Unit] = [
             DegradeUnit(tuple(items[i : i + DEGRADE_CHUNK]))
             for i in range(0, len(items), DEGRADE_CHUNK)
@@ -250,7 +250,7 @@ class Runner:
         self.summary.count("degrade", len(items))
         self._execute("degrade", units, cpu_bound=True, total=len(items), kind="lq")
 
-    def _degrade_item(self, s: Sample) -> DegradeItem:
+    def _degrade_item(self, plan: Plan, s: Sample) -> DegradeItem:
         synthetic = s.cell.dataset_kind == "synthetic"
         c = s.cell
         return DegradeItem(
@@ -259,7 +259,7 @@ class Runner:
             gt=str(s.gt) if s.gt else None,
             lq_path=str(self.folder.lq(*c.where(), s.image_id)),
             gt_path=str(self.folder.gt(c.dataset, s.image_id)),
-            chain=c.chain if synthetic else None,
+            chain=plan.chains[c.chain] if synthetic else None,
             severity=c.severity,
             rng_key=(c.seed, c.dataset, s.image_id, c.chain, c.severity),
             problem=s.problem,

@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from bench.cli import main
+from bench.config import ConfigError
+from bench.run.config import load_run_config
 from bench.images import write_png
 
 
@@ -72,6 +74,59 @@ def test_degrade_and_run_write_the_same_degraded_images(tmp_path):
     assert len(images) == 2
     for image in images:
         assert (lq / image.relative_to(built / "lq")).read_bytes() == image.read_bytes()
+
+
+MY_CHAIN = {
+    "name": "my_blur",
+    "version": 1,
+    "description": "a chain of one's own",
+    "sizes": "any",
+    "steps": [{"name": "gaussian_blur", "params": {"sigma": [0.5, 3], "kernel_size": 21}}],
+}
+
+
+def test_a_chain_file_runs_under_its_own_name_as_degrade_makes_it(tmp_path):
+    folder = faces(tmp_path / "hq")
+    chain = tmp_path / "chains" / "mine.yaml"
+    chain.parent.mkdir()
+    chain.write_text(yaml.safe_dump(MY_CHAIN))
+    built = tmp_path / "built"
+    argv = ["degrade", "--input", str(folder), "--chain", str(chain), "--severity", "0",
+            "--seed", "2", "--output", str(built), "--dataset", "hq"]  # fmt: skip
+    assert main(argv) == 0
+    config = run_config(
+        tmp_path,
+        seed=2,
+        datasets=[{"name": "hq", "path": str(folder)}],
+        degradations=[{"chain": str(chain)}],
+        restorers=["identity"],
+    )
+    assert main(["run", str(config), "--quiet"]) == 0
+    lq = tmp_path / "run" / "images" / "lq" / "hq" / "my_blur" / "0" / "2"  # the chain's name
+    images = sorted((built / "lq").rglob("*.png"))
+    assert len(images) == 2
+    for image in images:
+        assert (lq / image.relative_to(built / "lq")).read_bytes() == image.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("gaussian_blur", "names its chain 'gaussian_blur' like a built-in chain"),
+        ("../up", "'../up' cannot be used as a name inside the run folder"),
+    ],
+)
+def test_a_chain_file_needs_a_name_of_its_own(name, message, tmp_path):
+    chain = tmp_path / "mine.yaml"
+    chain.write_text(yaml.safe_dump(MY_CHAIN | {"name": name}))
+    config = run_config(
+        tmp_path,
+        datasets=[{"name": "hq", "path": str(faces(tmp_path / "hq"))}],
+        degradations=[{"chain": str(chain)}],
+        restorers=["identity"],
+    )
+    with pytest.raises(ConfigError, match=message):
+        load_run_config(config)
 
 
 @pytest.mark.slow
