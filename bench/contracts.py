@@ -113,11 +113,15 @@ class Restorer(Plugin):
         stochastic: Whether the output depends on the per-image seeds.
         native_size: The square size the method works at, or ``None`` for any size.
         weights: Names of the files it needs, as listed in the weights manifest.
+        keeps_input: Whether its output is its input (resampled to the output size at most): a
+            metric that compares the output with the input (``Metric.reference == "input"``)
+            is then trivially perfect for it, and the reports leave it out of its comparisons.
     """
 
     stochastic: ClassVar[bool] = False
     native_size: ClassVar[int | None] = None
     weights: ClassVar[tuple[str, ...]] = ()
+    keeps_input: ClassVar[bool] = False
 
     def load(self, device: str = "cpu") -> None:
         """Load networks onto ``device``; called once per process before ``restore``.

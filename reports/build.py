@@ -2,11 +2,14 @@
 
 Layout of the report folder (default ``RUN_DIR/report``)::
 
-    report.html     one self-contained file (figures inlined)
+    report.html     the report, showing figures/*.png and linking the drill-down pages
+    drilldown/      per cell and restorer: every sample's thumbnails and per-image values
     report.md       the same content as Markdown, linking figures/*.png
     tables.tex      the tables as booktabs LaTeX
     csv/            every number: summary, pairwise, wins, auc, relative, worst_case, tradeoff
-    figures/        every figure as PNG (300 dpi), PDF and SVG
+    figures/        every figure as PNG (300 dpi); as PDF and SVG when asked for
+
+The folder is self-contained: every link in it is relative, so it opens offline anywhere.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from bench.files import atomic_write_text
 from reports import html, latex, markdown
 from reports.contents import Report, analyse
 from reports.document import build_document
+from reports.drilldown import FOLDER, write_drilldown
 from reports.figure_set import draw_figures
+from reports.figures import VECTOR_FORMATS
 from reports.results import ReportError, load_results
 from reports.robustness import mean_relative
 from reports.stats import RESAMPLES, SEED
@@ -42,17 +47,19 @@ class ReportFiles:
     html: Path | None
 
 
-def parse_formats(text: str) -> tuple[str, ...]:
-    """``"html,md"`` -> ``("html", "md")``, checking each name.
+def parse_formats(text: str, choices: tuple[str, ...] = FORMATS) -> tuple[str, ...]:
+    """``"html,md"`` -> ``("html", "md")``, checking each name against ``choices``.
 
     Example:
         >>> parse_formats("csv, html")
         ('csv', 'html')
+        >>> parse_formats("pdf", VECTOR_FORMATS)
+        ('pdf',)
     """
     formats = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [name for name in formats if name not in FORMATS]
+    unknown = [name for name in formats if name not in choices]
     if unknown or not formats:
-        raise ReportError(f"unknown format {unknown or text!r} (choose from {', '.join(FORMATS)})")
+        raise ReportError(f"unknown format {unknown or text!r} (choose from {', '.join(choices)})")
     return formats
 
 
@@ -62,23 +69,28 @@ def build_report(
     *,
     formats: Sequence[str] = FORMATS,
     baseline: str | None = None,
+    figure_formats: Sequence[str] = (),
     resamples: int = RESAMPLES,
     seed: int = SEED,
 ) -> ReportFiles:
     """Write the report of a run folder.
 
+    Every figure is written as PNG; ``figure_formats`` (``pdf``, ``svg``) adds copies for papers.
+
     Example:
         >>> build_report("runs/demo", formats=("html",)).html  # doctest: +SKIP
         PosixPath('runs/demo/report/report.html')
+        >>> build_report("runs/demo", figure_formats=("pdf",))  # doctest: +SKIP
 
     Raises:
         ReportError: The run folder cannot be read, a format or the baseline is unknown.
     """
     formats = parse_formats(",".join(formats))
+    vector = parse_formats(",".join(figure_formats), VECTOR_FORMATS) if figure_formats else ()
     run = load_results(run_dir)
     folder = Path(out_dir) if out_dir is not None else run.folder / "report"
     report = analyse(run, baseline=baseline, resamples=resamples, seed=seed)
-    figures = draw_figures(report, folder / "figures")
+    figures = draw_figures(report, folder / "figures", vector)
     sections = build_document(report, figures)
     title = f"dr2bench report: {run.manifest.get('name', run.folder.name)}"
     subtitle = f"run folder {run.folder}"
@@ -86,15 +98,26 @@ def build_report(
     html_path = None
     for name in formats:
         if name == "html":
-            html_path = _write(folder / "report.html", html.render(title, subtitle, sections))
-            files.append(html_path)
+            pages = write_drilldown(report.run, folder)
+            text = html.render(title, subtitle, sections, pages.links)
+            html_path = _write(folder / "report.html", text)
+            files += [*pages.files, html_path]
         elif name == "md":
             files.append(_write(folder / "report.md", markdown.render(title, sections)))
         elif name == "latex":
             files.append(_write(folder / "tables.tex", _latex(report)))
         else:
             files += _write_csv(report, folder / "csv")
+    _remove_stale([folder / "figures", *([folder / FOLDER] if html_path else [])], set(files))
     return ReportFiles(folder=folder, files=tuple(files), html=html_path)
+
+
+def _remove_stale(folders: list[Path], written: set[Path]) -> None:
+    """Delete the files of ``folders`` that this build did not write: an earlier build's figures
+    (renamed, or a PDF no longer asked for) and drill-down pages, so the folder holds one report."""
+    for path in [path for folder in folders for path in folder.rglob("*")]:
+        if path.is_file() and path not in written:
+            path.unlink()
 
 
 def _write(path: Path, text: str) -> Path:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from reports.pairwise import compare_restorers, wins_ties_losses
@@ -21,6 +21,7 @@ from reports.robustness import (
 from reports.stats import RESAMPLES, SEED
 from reports.summary import summarize
 from reports.tables import (
+    RATIO_DECIMALS,
     Column,
     Table,
     build_table,
@@ -88,7 +89,8 @@ def analyse(
 
     Args:
         run: The loaded run.
-        baseline: Restorer of the relative robustness (default: ``identity`` when the run has it).
+        baseline: Restorer of the relative robustness and the first row of every table (default:
+            the run config's ``baseline``, else ``identity`` when the run has it).
         resamples: Bootstrap resamples.
         seed: Bootstrap seed.
 
@@ -97,6 +99,7 @@ def analyse(
     """
     notes: list[str] = []
     baseline = _baseline(run, baseline, notes)
+    run = replace(run, baseline=baseline)  # the baseline's row comes first
     summary = summarize(run, resamples=resamples, seed=seed)
     comparisons = compare_restorers(run, resamples=resamples, seed=seed)
     auc = area_under_curves(summary)
@@ -135,11 +138,13 @@ def analyse(
 def _baseline(run: Results, baseline: str | None, notes: list[str]) -> str | None:
     from bench.registry import suggest
 
+    baseline = baseline or run.manifest.get("config", {}).get("baseline")
     if baseline is None:
         if DEFAULT_BASELINE in run.restorers:
             return DEFAULT_BASELINE
         notes.append(
-            f"No relative robustness: no --baseline given and no '{DEFAULT_BASELINE}' restorer."
+            f"No relative robustness: no --baseline given, no 'baseline' in the run config and "
+            f"no '{DEFAULT_BASELINE}' restorer."
         )
         return None
     if baseline not in run.restorers:
@@ -195,9 +200,13 @@ def _robustness_tables(relative: pd.DataFrame, run: Results, baseline: str | Non
                 part,
                 run,
                 # relative errors are lower-is-better whatever the metric: the header says so
-                [Column(name, False, title=f"{metric_label(name)} rel.") for name in metrics],
+                [
+                    Column(name, False, title=f"{metric_label(name)} rel.", decimals=RATIO_DECIMALS)
+                    for name in metrics
+                ],
                 key=slug(f"relative-{dataset}"),
-                title=f"Relative robustness on {dataset} (baseline {baseline} = 1.0)",
+                title=f"Relative robustness on {dataset} (baseline {run.display(str(baseline))} "
+                "= 1.0)",
                 note="mCE-style, lower is better: per chain, the restorer's summed metric over "
                 "severities divided by the baseline's (the inverse for higher-is-better "
                 "metrics), averaged over chains",

@@ -119,9 +119,23 @@ def _comparisons(report: Report) -> list[Section]:
         "least the n with m * 2 / 2^n < 0.05: 6 for one, 8 for six); they are not counted as "
         "ties. Add images or seeds to compare them."
     )
+    trivial = report.comparisons[report.comparisons["outcome"] == "trivial"]
+    run = report.run
+    which = [
+        f"{metric} for {run.display(label)}"
+        for metric in dict.fromkeys(trivial["metric"])
+        for label in run.restorers
+        if run.trivial(label, metric)
+    ]
+    same = Text(
+        f"Left out of the counts ({len(trivial)} comparisons): {'; '.join(which)}. These "
+        "metrics compare an output with the restorer's input, and these restorers return their "
+        "input, so they would win by construction."
+    )
     blocks = (
         explain,
         *((power,) if len(few) else ()),
+        *((same,) if len(trivial) else ()),
         FrameBlock("Wins / ties / losses", report.wins.rename_axis("restorer").reset_index()),
         FrameBlock("Every paired comparison", report.comparisons, collapsed=True),
     )

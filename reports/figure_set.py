@@ -11,9 +11,9 @@ from reports.qualitative import (
     GridSpec,
     by_percentile,
     grid_figure,
+    lowest_scoring,
     missing_inputs,
     selection_metric,
-    worst_failures,
 )
 from reports.results import Results
 from reports.robustness import severity_curves
@@ -22,7 +22,7 @@ from reports.tables import headline_severity, metric_label, slug
 from reports.tradeoff import tradeoff_figure
 
 PERCENTILES = (10, 50, 90)
-WORST = 3
+LOWEST = 3
 
 
 @dataclass(frozen=True)
@@ -38,26 +38,34 @@ class FigureSet:
         return [*self.robustness, *self.tradeoff, *self.qualitative]
 
 
-def draw_figures(report: Report, folder: Path) -> FigureSet:
-    """Every figure of ``report`` under ``folder``: charts as PNG and PDF, image grids as PNG."""
+def draw_figures(report: Report, folder: Path, vector: tuple[str, ...] = ()) -> FigureSet:
+    """Every figure of ``report`` under ``folder`` as PNG, and in each ``vector`` format."""
     notes: list[str] = []
     return FigureSet(
-        robustness=robustness_figures(report, folder),
-        tradeoff=tradeoff_figures(report, folder),
-        qualitative=qualitative_figures(report.run, folder, notes),
+        robustness=robustness_figures(report, folder, vector),
+        tradeoff=tradeoff_figures(report, folder, vector),
+        qualitative=qualitative_figures(report.run, folder, notes, vector),
         notes=notes,
     )
 
 
-def robustness_figures(report: Report, folder: Path) -> list[SavedFigure]:
+def robustness_figures(
+    report: Report, folder: Path, vector: tuple[str, ...] = ()
+) -> list[SavedFigure]:
     """Metric against severity per (dataset, metric), and a heatmap per dataset."""
     curves = severity_curves(report.summary)
     run = report.run
     saved = []
     for (dataset, metric), part in curves.groupby(["dataset", "metric"], sort=False):
-        title = f"{metric_label(metric)} against severity on {dataset} (bands: 95% intervals)"
+        bands = (
+            "means over seeds; a set metric has no interval"
+            if run.metrics[metric].kind == "set"
+            else "bands: 95% bootstrap intervals over images"
+        )
+        title = f"{metric_label(metric)} against severity on {dataset} ({bands})"
         figure = severity_figure(part, run, metric)
-        saved.append(save_figure(figure, folder, slug(f"severity-{dataset}-{metric}"), title))
+        stem = slug(f"severity-{dataset}-{metric}")
+        saved.append(save_figure(figure, folder, stem, title, vector))
     if report.baseline:
         values, column = report.relative, "relative"
         lower = dict.fromkeys(run.metrics, True)
@@ -69,11 +77,13 @@ def robustness_figures(report: Report, folder: Path) -> list[SavedFigure]:
     for dataset, part in values.dropna(subset=[column]).groupby("dataset", sort=False):
         title = f"Restorer x degradation on {dataset}: {what}; brighter is better"
         figure = heatmap_figure(part, run, column, lower)
-        saved.append(save_figure(figure, folder, slug(f"heatmap-{dataset}"), title))
+        saved.append(save_figure(figure, folder, slug(f"heatmap-{dataset}"), title, vector))
     return saved
 
 
-def tradeoff_figures(report: Report, folder: Path) -> list[SavedFigure]:
+def tradeoff_figures(
+    report: Report, folder: Path, vector: tuple[str, ...] = ()
+) -> list[SavedFigure]:
     """The DR2 trade-off per (dataset, chain) with an N x tau grid."""
     saved = []
     for (dataset, chain), part in report.tradeoff.groupby(["dataset", "chain"], sort=False):
@@ -83,13 +93,16 @@ def tradeoff_figures(report: Report, folder: Path) -> list[SavedFigure]:
             f"{metric_label(report.quality)} over N and tau, Pareto front in grey"
         )
         figure = tradeoff_figure(part, report.run, report.fidelity, report.quality)
-        saved.append(save_figure(figure, folder, slug(f"tradeoff-{dataset}-{chain}"), title))
+        stem = slug(f"tradeoff-{dataset}-{chain}")
+        saved.append(save_figure(figure, folder, stem, title, vector))
     return saved
 
 
-def qualitative_figures(run: Results, folder: Path, notes: list[str]) -> list[SavedFigure]:
-    """Per (dataset, chain) at its headline severity: images by percentile, and the worst
-    failures; a note in ``notes`` for each grid left out for want of images."""
+def qualitative_figures(
+    run: Results, folder: Path, notes: list[str], vector: tuple[str, ...] = ()
+) -> list[SavedFigure]:
+    """Per (dataset, chain) at its headline severity: samples by percentile, and the
+    lowest-scoring samples; a note in ``notes`` for each grid left out for want of images."""
     if not (run.folder / "images").is_dir():
         notes.append("No qualitative grids: the run kept no images (run with --keep-images).")
         return []
@@ -105,15 +118,17 @@ def qualitative_figures(run: Results, folder: Path, notes: list[str]) -> list[Sa
             continue
         higher = run.metrics[metric].higher_is_better
         where = dataset if chain == "none" else f"{dataset}, {chain}, severity {severity}"
+        label = metric_label(metric)
         choices = {
             "percentiles": (
                 by_percentile(cell, metric, higher, PERCENTILES),
-                f"{where}: images at the {', '.join(map(str, PERCENTILES))}th percentiles "
-                f"of {metric_label(metric)} (worst first)",
+                f"{where}: samples at the {', '.join(map(str, PERCENTILES))}th percentiles "
+                f"of {label} (mean over the restorers), worst first",
             ),
-            "worst": (
-                worst_failures(cell, metric, higher, WORST),
-                f"{where}: the {WORST} worst failures by {metric_label(metric)}",
+            "lowest": (
+                lowest_scoring(cell, metric, higher, LOWEST),
+                f"{where}: the {LOWEST} lowest-scoring samples by {label} "
+                "(the worst value of any restorer)",
             ),
         }
         restorers = tuple(label for label in run.restorers if label in set(cell["restorer"]))
@@ -127,5 +142,5 @@ def qualitative_figures(run: Results, folder: Path, notes: list[str]) -> list[Sa
                 break
             figure = grid_figure(run, spec)
             stem = slug(f"qualitative-{dataset}-{chain}-{severity}-{name}")
-            saved.append(save_figure(figure, folder, stem, title, vector=()))
+            saved.append(save_figure(figure, folder, stem, title, vector))
     return saved

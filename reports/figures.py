@@ -1,4 +1,4 @@
-"""One figure style for every report figure, and saving figures as PNG, PDF and SVG.
+"""One figure style for every report figure, and saving figures as PNG (PDF and SVG on request).
 
 Figures are plain :class:`matplotlib.figure.Figure` objects drawn on the Agg canvas (pyplot and
 its global state are never used). Colours are the Okabe-Ito palette, safe for the common forms of
@@ -34,7 +34,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINE_STYLES = ("-", "--", ":", "-.")
 HEATMAP = "cividis"
 PRINT_DPI = 300
-SCREEN_DPI = 110
+VECTOR_FORMATS = ("pdf", "svg")
 RC: dict[RcKeyType, Any] = {
     "font.size": 8,
     "axes.titlesize": 8,
@@ -100,30 +100,26 @@ def restorer_styles(labels: list[str]) -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class SavedFigure:
-    """A figure written to disk, with a screen-resolution PNG for the HTML report.
+    """A figure written to disk.
 
     Attributes:
         name: File stem.
         title: What the figure shows.
-        files: The PNG file, then any vector files (PDF).
-        screen_png: PNG bytes at screen resolution.
+        files: The PNG file (what the HTML and Markdown reports show), then any vector files.
     """
 
     name: str
     title: str
     files: tuple[Path, ...]
-    screen_png: bytes
 
 
 @styled
 def save_figure(
-    figure: Figure, folder: Path, name: str, title: str, vector: tuple[str, ...] = ("pdf",)
+    figure: Figure, folder: Path, name: str, title: str, vector: tuple[str, ...] = ()
 ) -> SavedFigure:
     """Write ``folder/name.png`` (print resolution) and ``name.<v>`` for each ``vector`` format
-    (``pdf``, ``svg``), without dates.
+    (``pdf``, ``svg``: only when a report asks for them), without dates.
 
-    Charts keep a PDF for papers; grids of photos are raster anyway, so they are saved as PNG
-    only (``vector=()``): a PDF or SVG of them only repeats the pixels at several times the size.
     Figures lay themselves out (constrained layout), so nothing is cropped when saving.
 
     Example:
@@ -146,8 +142,20 @@ def save_figure(
             figure.set_layout_engine("none")
         rendered = io.BytesIO()
         figure.savefig(rendered, format=suffix, dpi=PRINT_DPI, metadata=meta)
-        atomic_write_bytes(path, rendered.getvalue())
+        data = rendered.getvalue()
+        atomic_write_bytes(path, _opaque_png(data) if suffix == "png" else data)
         files.append(path)
+    return SavedFigure(name=name, title=title, files=tuple(files))
+
+
+def _opaque_png(png: bytes) -> bytes:
+    """Matplotlib's RGBA PNG of an opaque figure as RGB, compressed harder (a grid of photos
+    is a sixth smaller)."""
+    import io
+
+    from PIL import Image
+
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=SCREEN_DPI, metadata=metadata["png"])
-    return SavedFigure(name=name, title=title, files=tuple(files), screen_png=buffer.getvalue())
+    with Image.open(io.BytesIO(png)) as image:
+        image.convert("RGB").save(buffer, format="PNG", dpi=image.info["dpi"])
+    return buffer.getvalue()

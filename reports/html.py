@@ -1,15 +1,18 @@
-"""The report as one self-contained HTML file: inline CSS, figures inlined as base64 PNG.
+"""The report as HTML pages in one self-contained folder: inline CSS, figures linked relatively.
 
-The file loads nothing: no scripts, no external URLs, and a Content-Security-Policy that forbids
-them, so it opens offline and a hostile string could not run even if it slipped through. Every
-string from the data (file names, labels, config values, errors) goes through
-:func:`html.escape`.
+A page loads nothing but images of its own folder: no external URLs, no scripts but the
+drill-down pages' sorting script (allowed by its hash), and a Content-Security-Policy that
+forbids anything else, so the folder opens offline and a hostile string could not run even if it
+slipped through. Every string from the data (file names, labels, config values, errors) goes
+through :func:`html.escape`.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from reports.document import Code, FigureBlock, FrameBlock, Section, TableBlock, Text
@@ -18,7 +21,8 @@ from reports.tables import MISSING, Entry, Table, column_groups, format_value
 if TYPE_CHECKING:
     import pandas as pd
 
-POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+# file: for browsers in which 'self' does not match the page's own folder when opened offline
+POLICY = "default-src 'none'; img-src 'self' file:; style-src 'unsafe-inline'"
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
        color: #1b1b1b; background: #fff; }
@@ -43,6 +47,10 @@ figcaption { color: #444; font-size: 13px; }
 pre { background: #f6f8fa; padding: 8px; overflow: auto; font-size: 12px; }
 details { margin: 8px 0; }
 .scroll { overflow-x: auto; }
+td img { display: block; }
+th button { font: inherit; border: 0; background: none; padding: 0; cursor: pointer; }
+th[aria-sort="ascending"] button::after { content: " ▲"; }
+th[aria-sort="descending"] button::after { content: " ▼"; }
 """
 
 
@@ -51,18 +59,32 @@ def escape(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def render(title: str, subtitle: str, sections: list[Section]) -> str:
-    """The whole report as one HTML document."""
+def render(
+    title: str,
+    subtitle: str,
+    sections: list[Section],
+    links: Mapping[tuple[str, str], str] | None = None,
+) -> str:
+    """The whole report as one HTML document; ``links`` maps (table key, restorer) to the page
+    its row of that table links to (:mod:`reports.drilldown`)."""
     shown = [section for section in sections if section.blocks]
     nav = " ".join(
         f'<a href="#{escape(s.anchor)}">{escape(s.title)}</a>' for s in shown if s.level == 2
     )
-    body = "\n".join(_section(section) for section in shown)
+    body = "\n".join(_section(section, links or {}) for section in shown)
+    return page(title, subtitle, nav, body)
+
+
+def page(title: str, subtitle: str, nav: str, body: str, script: str = "") -> str:
+    """An HTML document: ``nav`` and ``body`` are HTML; ``script`` (trusted, not data) runs at the
+    end of the body, allowed by its hash."""
+    policy = f"{POLICY}; script-src '{_sha256(script)}'" if script else POLICY
+    ending = f"<script>{script}</script>\n" if script else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{POLICY}">
+<meta http-equiv="Content-Security-Policy" content="{policy}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
 <style>{CSS}</style>
@@ -73,27 +95,31 @@ def render(title: str, subtitle: str, sections: list[Section]) -> str:
 <main>
 {body}
 </main>
-</body>
+{ending}</body>
 </html>
 """
 
 
-def _section(section: Section) -> str:
+def _sha256(script: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+
+
+def _section(section: Section, links: Mapping[tuple[str, str], str]) -> str:
     tag = f"h{section.level}"
     parts = [f'<section id="{escape(section.anchor)}">', f"<{tag}>{escape(section.title)}</{tag}>"]
-    parts += [_block(block) for block in section.blocks]
+    parts += [_block(block, links) for block in section.blocks]
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _block(block: object) -> str:
+def _block(block: object, links: Mapping[tuple[str, str], str]) -> str:
     match block:
         case Text(text=text):
             return f"<p>{escape(text)}</p>"
         case Code(title=title, text=text):
             return f"<details><summary>{escape(title)}</summary><pre>{escape(text)}</pre></details>"
         case TableBlock(table=table):
-            return render_table(table)
+            return render_table(table, links)
         case FrameBlock(title=title, frame=frame, collapsed=collapsed):
             rendered = render_frame(frame, title)
             if collapsed:
@@ -101,18 +127,20 @@ def _block(block: object) -> str:
                 return f"<details><summary>{escape(count)}</summary>{rendered}</details>"
             return rendered
         case FigureBlock(figure=figure):
-            data = base64.b64encode(figure.screen_png).decode("ascii")
             return (
                 f'<figure id="{escape(figure.name)}"><img alt="{escape(figure.title)}" '
-                f'src="data:image/png;base64,{data}"><figcaption>{escape(figure.title)} '
+                f'loading="lazy" src="figures/{escape(figure.files[0].name)}">'
+                f"<figcaption>{escape(figure.title)} "
                 f"(files: {escape(', '.join(path.name for path in figure.files))})"
                 "</figcaption></figure>"
             )
     raise TypeError(f"unknown block {block!r}")
 
 
-def render_table(table: Table) -> str:
-    """A result table: bold best, underlined second, arrows in the header."""
+def render_table(table: Table, links: Mapping[tuple[str, str], str] | None = None) -> str:
+    """A result table: bold best, underlined second, arrows in the header; a row whose
+    (table key, restorer) is in ``links`` links its label and values to that page."""
+    links = links or {}
     rows = []
     if any(column.group for column in table.columns):
         groups = "".join(
@@ -121,13 +149,21 @@ def render_table(table: Table) -> str:
         rows.append(f"<tr><th></th>{groups}</tr>")
     header = "".join(f"<th>{escape(column.label)} {column.arrow}</th>" for column in table.columns)
     rows.append(f"<tr><th>Restorer</th>{header}</tr>")
+    linked = False
     for label, entries in table.rows:
-        cells = "".join(f"<td>{_entry(entry)}</td>" for entry in entries)
-        rows.append(f"<tr><td>{escape(label)}</td>{cells}</tr>")
+        href = links.get((table.key, label))
+        linked |= href is not None
+        cells = "".join(f"<td>{_link(_entry(entry), href)}</td>" for entry in entries)
+        rows.append(f"<tr><td>{_link(escape(table.row_title(label)), href)}</td>{cells}</tr>")
+    note = table.note + ("; each row links to its images and per-image values" if linked else "")
     return (
         f'<div class="scroll" id="{escape(table.key)}"><table><caption>{escape(table.title)}'
-        f'</caption>{"".join(rows)}</table></div><p class="note">{escape(table.note)}</p>'
+        f'</caption>{"".join(rows)}</table></div><p class="note">{escape(note)}</p>'
     )
+
+
+def _link(text: str, href: str | None) -> str:
+    return text if href is None else f'<a href="{escape(href)}">{text}</a>'
 
 
 def _entry(entry: Entry | None) -> str:

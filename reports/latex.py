@@ -1,7 +1,10 @@
 """The report's tables as LaTeX (booktabs), ready to ``\\input`` into a paper.
 
-Every string from the data is escaped (the ten LaTeX special characters, ``<``, ``>`` and square
-brackets), so a restorer or dataset name cannot break the document.
+Every string from the data is escaped (the ten LaTeX special characters, ``<``, ``>``, square
+brackets as ``{[}`` and ``{]}`` so that none is read as an optional argument, and Greek letters
+and the symbols the report writes as math), so a restorer or dataset name cannot break the
+document; the file compiles with pdflatex and booktabs alone (test:
+``tests/reports/test_report_latex.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,20 @@ from reports.tables import Entry, Table, column_groups, format_value
 if TYPE_CHECKING:
     import pandas as pd
 
+GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "η": "eta",
+    "θ": "theta",
+    "λ": "lambda",
+    "μ": "mu",
+    "σ": "sigma",
+    "τ": "tau",
+    "ω": "omega",
+}
 _REPLACEMENTS = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -32,7 +49,11 @@ _REPLACEMENTS = {
     "↑": r"$\uparrow$",
     "↓": r"$\downarrow$",
     "–": "--",
-    "τ": r"$\tau$",
+    "×": r"$\times$",
+    "≤": r"$\leq$",
+    "≥": r"$\geq$",
+    # Greek letters of parameter names, in labels such as "DR2 (N=4, τ=20)"
+    **{letter: f"$\\{name}$" for letter, name in GREEK.items()},
 }
 PREAMBLE = (
     "% Tables of a dr2bench report. Needs \\usepackage{booktabs} in the preamble.\n"
@@ -66,7 +87,9 @@ def render_table(table: Table) -> str:
         r"    \midrule",
     ]
     for label, entries in table.rows:
-        lines.append("    " + " & ".join([escape(label), *map(_entry, entries)]) + r" \\")
+        lines.append(
+            "    " + " & ".join([escape(table.row_title(label)), *map(_entry, entries)]) + r" \\"
+        )
     lines += [r"    \bottomrule", r"  \end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 

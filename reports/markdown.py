@@ -95,7 +95,7 @@ def render_table(table: Table) -> list[str]:
         _row(["---"] + ["---:"] * len(table.columns)),
     ]
     for label, entries in table.rows:
-        lines.append(_row([escape(label), *(_entry(entry) for entry in entries)]))
+        lines.append(_row([escape(table.row_title(label)), *map(_entry, entries)]))
     return [*lines, "", f"*{escape(table.note)}*"]
 
 

@@ -10,6 +10,9 @@ otherwise it is a tie. With ``n`` pairs the exact two-sided test cannot give les
 ``2 / 2**n``, and Holm multiplies the smallest p-value of a family of ``m`` by ``m``: when
 ``m * 2 / 2**n`` is not below alpha no result can be significant, and the outcome is
 ``too few`` (not a tie, which would claim the restorers are alike); see :func:`pairs_needed`.
+A metric that compares an output with its input is ``trivial`` for a restorer that returns its
+input (:meth:`reports.results.Results.trivial`): it would win every such comparison by
+construction, so those are not outcomes either.
 """
 
 from __future__ import annotations
@@ -79,7 +82,9 @@ def compare_restorers(
             for row, p_holm in zip(found, adjusted, strict=True):
                 row.update(dict(zip(CELL, cell, strict=True)), metric=metric, p_holm=p_holm)
                 row["outcome"] = (
-                    "too few"
+                    "trivial"
+                    if run.trivial(row["first"], metric) or run.trivial(row["second"], metric)
+                    else "too few"
                     if row["n"] < needed
                     else _outcome(row["mean_difference"], p_holm, higher, alpha)
                 )
@@ -146,8 +151,8 @@ def wins_ties_losses(comparisons: pd.DataFrame, restorers: list[str]) -> pd.Data
     """Matrix of ``"W/T/L"`` strings: row restorer against column restorer, over all comparisons.
 
     Each comparison counts once for each restorer, from its own side (a win of ``first`` is a
-    loss of ``second``); one with ``too few`` pairs to be significant is not counted. The
-    diagonal is empty.
+    loss of ``second``); one with ``too few`` pairs to be significant, or on a metric that is
+    ``trivial`` for one of the two, is not counted. The diagonal is empty.
 
     Example:
         >>> wins_ties_losses(compare_restorers(run), run.restorers)  # doctest: +SKIP
@@ -158,7 +163,7 @@ def wins_ties_losses(comparisons: pd.DataFrame, restorers: list[str]) -> pd.Data
     flip = {"win": "loss", "loss": "win", "tie": "tie"}
     slot = {"win": 0, "tie": 1, "loss": 2}
     for row in comparisons.itertuples(index=False):
-        if row.outcome not in slot:  # too few pairs: no evidence either way
+        if row.outcome not in slot:  # too few pairs or a trivial metric: no evidence
             continue
         counts[(row.first, row.second)][slot[row.outcome]] += 1
         counts[(row.second, row.first)][slot[flip[row.outcome]]] += 1

@@ -1,14 +1,16 @@
-"""Qualitative grids: rows of images, columns LQ | each restorer | GT, each with a zoomed crop.
+"""Qualitative grids: rows of images, columns LQ | each restorer | GT, each with its eyes zoomed.
 
 Images are chosen in one cell by a per-image metric:
 
 - by percentile: each sample (image and seed) is scored by the mean of the metric over the
   restorers, the samples are ordered from worst to best, and percentile ``p`` picks the one at
   position ``round(p / 100 * (n - 1))``;
-- worst failures: the samples whose worst value over the restorers is the worst.
+- lowest-scoring: the samples whose worst value over the restorers is the worst (low scores,
+  not necessarily failures).
 
 Images come from the run's ``images/`` folder (:class:`bench.run.folder.RunFolder`); an output
-that is missing (a failed row) is shown as an empty panel marked "no image".
+that is missing (a failed row) is shown as an empty panel marked "no image". Under each image, a
+strip zooms into the boxed eye region, so the zoom hides no part of the face.
 """
 
 from __future__ import annotations
@@ -21,20 +23,23 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bench.run.folder import RunFolder
-from reports.figures import OKABE_ITO, new_figure, styled
+from reports.figures import OKABE_ITO, PRINT_DPI, new_figure, styled
 from reports.results import Results
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-PANEL_INCHES = 1.1
-CAPTION_INCHES = 1.2
-TITLE_INCHES = 0.3
-ZOOM = 0.45  # side of the zoomed inset, relative to the panel
-CROP = (0.28, 0.36, 0.22)  # (left, top, side) of the zoomed region, relative to the image
+PANEL_INCHES = 0.65  # width of one image in the figure
+PANEL_PIXELS = round(PANEL_INCHES * PRINT_DPI)  # the most pixels an image keeps in a grid
+CAPTION_INCHES = 1.5
+TITLE_INCHES = 0.35
+TITLE_POINTS = 7
+CAPTION_POINTS = 6.5
+# (left, top, right, bottom) of the zoomed region, relative to the image: both eyes of an
+# FFHQ-aligned face (eye centres near x = 0.38 and 0.62, y = 0.47)
+EYES = (0.3, 0.36, 0.7, 0.56)
 SELECTION_METRICS = ("lpips", "psnr", "niqe")
-MAX_SIDE = 512
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ def by_percentile(
     return samples
 
 
-def worst_failures(
+def lowest_scoring(
     cell: pd.DataFrame, metric: str, higher_is_better: bool, count: int
 ) -> list[GridRow]:
     """The ``count`` samples with the worst single value over the restorers."""
@@ -87,29 +92,31 @@ def worst_failures(
     ]
 
 
-def _panel(path: Path, side: int, crop: tuple[float, float, float]) -> np.ndarray:
-    """The image resized to ``side``, a box around the crop and the zoomed crop in a corner."""
+def _panel(path: Path, side: int) -> np.ndarray:
+    """The image resized to ``side`` with a box around the eyes, and under it (outside the face)
+    the boxed region zoomed from the full-resolution image; a grey panel when ``path`` is missing.
+    """
     from PIL import Image, ImageDraw
 
     from bench.images import read_image, to_pil
 
+    left, top, right, bottom = EYES
+    zoom_height = round(side * (bottom - top) / (right - left))
+    gap = max(1, side // 64)
     if not path.exists():
-        return np.full((side, side, 3), 0.92, dtype=np.float32)
+        return np.full((side + gap + zoom_height, side, 3), 235, dtype=np.uint8)
     image = to_pil(read_image(path))
-    if image.size != (side, side):
-        image = image.resize((side, side), Image.Resampling.BICUBIC)
-    left, top, size = (round(value * side) for value in crop)
-    zoom_side = round(ZOOM * side)
-    zoom = image.crop((left, top, left + size, top + size))
-    zoom = zoom.resize((zoom_side, zoom_side), Image.Resampling.NEAREST)
-    draw = ImageDraw.Draw(image)
-    width = max(1, side // 128)
-    draw.rectangle((left, top, left + size, top + size), outline=OKABE_ITO[1], width=width)
-    image.paste(zoom, (side - zoom_side, side - zoom_side))
-    draw.rectangle(
-        (side - zoom_side, side - zoom_side, side - 1, side - 1), outline=OKABE_ITO[1], width=width
-    )
-    return np.asarray(image)
+    width, height = image.size
+    panel = Image.new("RGB", (side, side + gap + zoom_height), "white")
+    panel.paste(image.resize((side, side), Image.Resampling.BICUBIC))
+    source = (left * width, top * height, right * width, bottom * height)
+    zoom = image.resize((side, zoom_height), Image.Resampling.BICUBIC, box=source)
+    panel.paste(zoom, (0, side + gap))
+    draw = ImageDraw.Draw(panel)
+    line = max(1, side // 128)
+    draw.rectangle([round(value * side) for value in EYES], outline=OKABE_ITO[1], width=line)
+    draw.rectangle((0, side + gap, side - 1, side + gap + zoom_height - 1), outline=OKABE_ITO[1])
+    return np.asarray(panel)
 
 
 @dataclass(frozen=True)
@@ -137,62 +144,50 @@ def missing_inputs(run: Results, spec: GridSpec) -> list[Path]:
 
 
 @styled
-def grid_figure(run: Results, spec: GridSpec, crop: tuple[float, float, float] = CROP) -> Figure:
+def grid_figure(run: Results, spec: GridSpec) -> Figure:
     """The grid of ``spec``: one row per sample, LQ | restorers | GT, as one mosaic image.
 
-    Panels keep the resolution of the largest image of the grid (at most ``MAX_SIDE`` pixels),
-    so the PDF holds the pixels at full resolution.
+    Each image keeps at most ``PANEL_PIXELS`` pixels a side (its width in the figure at print
+    resolution), so the PNG holds the grid at print resolution with no resampling by matplotlib.
     """
     titles = ["LQ", *spec.restorers, *(["GT"] if spec.with_gt else [])]
     rows = [_row_paths(run, spec, sample) for sample in spec.samples]
     side = _panel_side([path for paths in rows for path in paths])
-    step = side + max(2, side // 32)
-    mosaic = np.ones((step * len(rows) - step + side, step * len(titles) - step + side, 3))
-    for row, paths in enumerate(rows):
-        for col, path in enumerate(paths):
-            panel = _panel(path, side, crop).astype(np.float64) / 255.0
-            mosaic[row * step : row * step + side, col * step : col * step + side] = panel
-    width = PANEL_INCHES * len(titles)
-    height = PANEL_INCHES * len(rows)
-    figure = new_figure(width + CAPTION_INCHES, height + TITLE_INCHES, layout=None)
+    panels = [[_panel(path, side) for path in paths] for paths in rows]
+    height = panels[0][0].shape[0]
+    gap = max(2, side // 32)
+    mosaic = np.full(
+        ((height + gap) * len(rows) - gap, (side + gap) * len(titles) - gap, 3), 255, np.uint8
+    )
+    for row, line in enumerate(panels):
+        for col, panel in enumerate(line):
+            top, left = row * (height + gap), col * (side + gap)
+            mosaic[top : top + height, left : left + side] = panel
+    inches = PANEL_INCHES / side
+    width, tall = mosaic.shape[1] * inches, mosaic.shape[0] * inches
+    figure = new_figure(width + CAPTION_INCHES, tall + TITLE_INCHES, layout=None)
     ax = figure.add_axes(
         (
             CAPTION_INCHES / (width + CAPTION_INCHES),
             0,
             width / (width + CAPTION_INCHES),
-            height / (height + TITLE_INCHES),
+            tall / (tall + TITLE_INCHES),
         )
     )
     ax.imshow(mosaic, interpolation="none")
     ax.set_axis_off()
     for col, title in enumerate(titles):
-        ax.text(
-            col * step + side / 2,
-            -side / 20,
-            textwrap.fill(title, 18),
-            ha="center",
-            va="bottom",
-            fontsize=6,
-        )
+        x = col * (side + gap) + side / 2
+        label = textwrap.fill(title.replace(",", ", "), 12)  # dr2[N=4, / tau=20]
+        ax.text(x, -side / 20, label, ha="center", va="bottom", fontsize=TITLE_POINTS)
     for row, (sample, paths) in enumerate(zip(spec.samples, rows, strict=True)):
-        ax.text(
-            -side / 20,
-            row * step + side / 2,
-            textwrap.fill(sample.caption, 24),
-            ha="right",
-            va="center",
-            fontsize=5,
-        )
+        y = row * (height + gap) + side / 2
+        caption = textwrap.fill(sample.caption, 24)
+        ax.text(-side / 20, y, caption, ha="right", va="center", fontsize=CAPTION_POINTS)
         for col, path in enumerate(paths):
             if not path.exists():
-                ax.text(
-                    col * step + side / 2,
-                    row * step + side / 2,
-                    "no image",
-                    ha="center",
-                    va="center",
-                    fontsize=6,
-                )
+                x = col * (side + gap) + side / 2
+                ax.text(x, y, "no image", ha="center", va="center", fontsize=CAPTION_POINTS)
     return figure
 
 
@@ -204,7 +199,7 @@ def _panel_side(paths: list[Path]) -> int:
         if path.exists():
             with Image.open(path) as image:
                 sides.append(max(image.size))
-    return min(MAX_SIDE, max(sides, default=MAX_SIDE))
+    return min(PANEL_PIXELS, max(sides, default=PANEL_PIXELS))
 
 
 def _row_paths(run: Results, spec: GridSpec, sample: GridRow) -> list[Path]:

@@ -35,12 +35,14 @@ class Results:
         records: ``records.parquet``: one row per image x degradation x severity x seed x restorer.
         sets: ``sets.parquet``: set-level metrics per cell (empty when the run has none).
         manifest: ``manifest.json``.
+        baseline: The restorer listed first (the report's baseline), ``None`` for none.
     """
 
     folder: Path
     records: pd.DataFrame
     sets: pd.DataFrame
     manifest: dict[str, Any]
+    baseline: str | None = None
 
     @cached_property
     def metrics(self) -> dict[str, MetricInfo]:
@@ -65,10 +67,24 @@ class Results:
 
     @cached_property
     def restorers(self) -> list[str]:
-        """Restorer labels in the order they first appear in the manifest (else sorted)."""
+        """Restorer labels: the baseline, then the config's order (the manifest's ``position``,
+        else the manifest's order), then any the manifest lacks, sorted."""
         labels = set(self.records["restorer"]) | set(self.sets["restorer"])
-        listed = [label for label in self.manifest.get("restorers", {}) if label in labels]
-        return listed + sorted(labels - set(listed))
+        entries = self.manifest.get("restorers", {})
+        listed = [label for label in entries if label in labels]
+        listed.sort(key=lambda label: entries[label].get("position", 0))
+        order = listed + sorted(labels - set(listed))
+        return sorted(order, key=lambda label: label != self.baseline)
+
+    def display(self, label: str) -> str:
+        """A restorer's row title in tables: its config's ``display``, else its label."""
+        return str(self.restorer_entry(label).get("display") or label)
+
+    def trivial(self, label: str, metric: str) -> bool:
+        """Whether ``metric`` compares ``label``'s output with its input, and the restorer
+        returns its input (``Restorer.keeps_input``): a perfect score by construction."""
+        keeps_input = bool(self.restorer_entry(label).get("keeps_input"))
+        return keeps_input and self.metrics[metric].reference == "input"
 
     def ok_records(self) -> pd.DataFrame:
         """The rows with ``status == 'ok'``."""
@@ -80,10 +96,13 @@ class Results:
         protocol = self.manifest.get("protocol") or {}
         return dict(protocol.get("table") or {}), dict(protocol.get("titles") or {})
 
+    def restorer_entry(self, label: str) -> dict[str, Any]:
+        """The manifest's entry of one restorer label (empty when it has none)."""
+        return dict(self.manifest.get("restorers", {}).get(label, {}))
+
     def restorer_params(self, label: str) -> dict[str, Any]:
         """The parameters of one restorer label, from the manifest."""
-        entry = self.manifest.get("restorers", {}).get(label, {})
-        return dict(entry.get("params", {}))
+        return dict(self.restorer_entry(label).get("params", {}))
 
 
 def load_results(folder: str | Path) -> Results:

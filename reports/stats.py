@@ -14,6 +14,11 @@ import numpy as np
 RESAMPLES = 2000
 CONFIDENCE = 0.95
 SEED = 0
+# what "±" means wherever dr2bench prints one (report tables, `dr2bench score`)
+PLUS_MINUS = (
+    f"± is half the width of the {CONFIDENCE:.0%} percentile bootstrap interval of the mean "
+    f"({RESAMPLES} resamples, with replacement, of the per-image values)"
+)
 _BLOCK_ELEMENTS = 1 << 22  # values gathered per block of resamples, to bound memory
 
 

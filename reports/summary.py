@@ -3,7 +3,8 @@
 A cell is a ``(dataset, chain, severity)``. For a per-image metric the values are the ``ok`` rows
 of ``records.parquet`` in the cell (one per image and seed; NaN values dropped), and the interval
 is a percentile bootstrap over those rows. For a set metric the value is the mean over seeds of
-the ``ok`` rows of ``sets.parquet``; it has no interval.
+the ``ok`` rows of ``sets.parquet``; it has no interval, ``n`` counts the seeds and ``images`` the
+images in each set (the fewest over seeds; empty for per-image metrics).
 
 A metric whose published mean leaves some values out (VQFR's Deg. leaves out pairs under 1 degree:
 ``MetricInfo.leaves_out_below``) is summarised the published way; ``left_out`` counts the values
@@ -35,6 +36,7 @@ SUMMARY_COLUMNS = (
     "ci_high",
     "left_out",
     "mean_all",
+    "images",
 )
 GROUP = ("dataset", "dataset_kind", "chain", "severity", "restorer")
 
@@ -92,6 +94,7 @@ def _image_rows(run: Results, resamples: int, confidence: float, seed: int) -> l
                         "ci_high": interval.high,
                         "left_out": len(values) - len(kept),
                         "mean_all": float(values.mean()),
+                        "images": float("nan"),
                     }
                 )
     return rows
@@ -101,7 +104,8 @@ def _set_rows(run: Results) -> list[dict]:
     sets = run.sets[run.sets["status"] == "ok"].dropna(subset=["value"])
     if sets.empty:
         return []
-    means = sets.groupby([*GROUP, "metric"], sort=True)["value"].agg(["mean", "size"])
+    grouped = sets.groupby([*GROUP, "metric"], sort=True)
+    means = grouped["value"].agg(["mean", "size"]).join(grouped["n"].min().rename("images"))
     return [
         {
             **dict(zip((*GROUP, "metric"), key, strict=True)),
@@ -111,6 +115,7 @@ def _set_rows(run: Results) -> list[dict]:
             "ci_high": float("nan"),
             "left_out": 0,
             "mean_all": float(row["mean"]),
+            "images": float(row["images"]),
         }
         for key, row in means.iterrows()
     ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from reports.results import Results
+from reports.stats import PLUS_MINUS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,8 +32,28 @@ LABELS = {
 }
 # a paper's column title only over the metric of that paper's script (docs/metrics.md)
 PROTOCOL_LABELS = {"deg.vqfr": "Deg.", "lmd.fan": "LMD"}
-PAPER_SYNTHETIC = ("psnr", "ssim", "lpips", "fid", "deg", "lmd")  # metric families, in order
+# the paper layout's metric families first, in the papers' order, then every other metric
+PAPER_SYNTHETIC = ("psnr", "ssim", "lpips", "fid", "deg", "lmd")
 PAPER_REAL = ("fid", "niqe")
+# decimals per metric family, as the papers print them: the same in every table
+DECIMALS = {
+    "psnr": 2,
+    "ssim": 4,
+    "lpips": 4,
+    "st_lpips": 4,
+    "fid": 2,
+    "kid": 4,
+    "niqe": 3,
+    "deg": 2,
+    "lmd": 2,
+    "ids": 4,
+    "ids_input": 4,
+}
+RATIO_DECIMALS = 3  # relative robustness, a ratio around 1
+# Fewest images for a usable FID: below its 2048 Inception features the covariance is
+# rank-deficient and FID is biased upward (pytorch-fid's README; above it the bias still depends
+# on N, Chong & Forsyth, CVPR 2020); metrics/fid.py warns under it (docs/metrics.md).
+RELIABLE_IMAGES = {"fid": 2048}
 MISSING = "–"
 
 
@@ -67,12 +88,14 @@ class Column:
         higher_is_better: Direction, shown as an arrow.
         group: Column group (a dataset in the paper layout), ``""`` for none.
         title: The header, when a protocol gives one (else :func:`metric_label`).
+        decimals: Decimals shown, when not the metric's own (:func:`metric_decimals`).
     """
 
     metric: str
     higher_is_better: bool
     group: str = ""
     title: str = ""
+    decimals: int | None = None
 
     @property
     def label(self) -> str:
@@ -109,7 +132,8 @@ class Table:
         title: Caption.
         columns: Metric columns.
         rows: ``(restorer, entries)``; an entry is ``None`` where there is no value.
-        note: What the numbers are.
+        note: What the numbers are (and what ``±`` means).
+        titles: The rows' titles by restorer label (:meth:`row_title`).
     """
 
     key: str
@@ -117,6 +141,11 @@ class Table:
     columns: tuple[Column, ...]
     rows: tuple[tuple[str, tuple[Entry | None, ...]], ...]
     note: str
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def row_title(self, label: str) -> str:
+        """What a restorer's row is called: its config's ``display``, else its label."""
+        return self.titles.get(label, label)
 
 
 def format_value(value: object) -> str:
@@ -148,6 +177,22 @@ def decimals(values: list[float]) -> int:
     return 1 if typical >= 100 else 2 if typical >= 10 else 3 if typical >= 1 else 4
 
 
+def metric_decimals(run: Results, metric: str) -> int:
+    """The decimals of a metric in every table: its family's (:data:`DECIMALS`), else those of
+    the magnitude of all its values in the run.
+
+    Example:
+        >>> metric_decimals(run, "fid_ffhq")  # a FID under its own label  # doctest: +SKIP
+        2
+    """
+    places = DECIMALS.get(family(run.metrics[metric].plugin))
+    if places is not None:
+        return places
+    if metric in run.records:
+        return decimals(run.records[metric].tolist())
+    return decimals(run.sets.loc[run.sets["metric"] == metric, "value"].tolist())
+
+
 def ranks(rounded: list[float | None], higher_is_better: bool) -> list[int]:
     """1 for the best distinct value, 2 for the second, 0 for the rest (and for ``None``).
 
@@ -165,12 +210,17 @@ def ranks(rounded: list[float | None], higher_is_better: bool) -> list[int]:
 
 
 def entries(
-    means: list[float | None], half_widths: list[float], higher_is_better: bool
+    means: list[float | None],
+    half_widths: list[float],
+    higher_is_better: bool,
+    places: int,
+    unranked: list[bool],
 ) -> list[Entry | None]:
-    """Format and rank one column (``None`` where a restorer has no value)."""
-    places = decimals([value for value in means if value is not None])
+    """Format one column with ``places`` decimals and rank it (``None`` where a restorer has no
+    value; ``unranked`` values are shown but not ranked)."""
     rounded = [round(value, places) if value is not None else None for value in means]
-    column_ranks = ranks(rounded, higher_is_better)
+    ranked = [None if skip else value for value, skip in zip(rounded, unranked, strict=True)]
+    column_ranks = ranks(ranked, higher_is_better)
     column: list[Entry | None] = []
     for value, half, rank in zip(rounded, half_widths, column_ranks, strict=True):
         if value is None:
@@ -196,7 +246,10 @@ def build_table(
     """A table of ``summary`` rows: ``columns`` select them by (group, metric).
 
     ``summary`` must hold one row per restorer and metric within each column group; the group of
-    a row is its ``group`` column when it has one.
+    a row is its ``group`` column when it has one. Rows follow ``run.restorers`` (the baseline
+    first, then the config's order) under their display titles; a set metric's header gives its
+    N (images per set). A value that is trivial for its restorer (:meth:`Results.trivial`) is
+    not ranked. The note says what ``±`` means, and adds what a reader must know of a column.
     """
     lookup = {
         (getattr(row, "group", ""), row.restorer, row.metric): row
@@ -204,7 +257,8 @@ def build_table(
     }
     restorers = [label for label in run.restorers if label in set(summary["restorer"])]
     cells: list[list[Entry | None]] = []
-    notes = [note]
+    notes = [note, PLUS_MINUS if with_intervals else "means, no interval"]
+    shown = []
     for column in columns:
         found = [lookup.get((column.group, label, column.metric)) for label in restorers]
         means = [row.mean if row is not None else None for row in found]
@@ -212,17 +266,83 @@ def build_table(
             (row.ci_high - row.ci_low) / 2 if row is not None and with_intervals else math.nan
             for row in found
         ]
-        cells.append(entries(means, halves, column.higher_is_better))
-        below = run.metrics[column.metric].leaves_out_below
-        if below is not None and f"{column.label}:" not in " ".join(notes):
-            left_out = sum(int(row.left_out) for row in found if row is not None)
-            notes.append(
-                f"{column.label}: mean over values of at least {below:g}, as published "
-                f"({left_out} under {below:g} left out; the mean over all is mean_all in "
-                "csv/summary.csv)"
-            )
+        places = (
+            column.decimals if column.decimals is not None else metric_decimals(run, column.metric)
+        )
+        trivial = [run.trivial(label, column.metric) for label in restorers]
+        cells.append(entries(means, halves, column.higher_is_better, places, trivial))
+        notes += [text for text in column_notes(run, column, found, restorers) if text not in notes]
+        images = set_images(found)
+        if images:
+            column = replace(column, title=f"{column.label} (N={_span(images)})")
+        shown.append(column)
     rows = tuple((label, tuple(column[i] for column in cells)) for i, label in enumerate(restorers))
-    return Table(key=key, title=title, columns=tuple(columns), rows=rows, note="; ".join(notes))
+    return Table(
+        key=key,
+        title=title,
+        columns=tuple(shown),
+        rows=rows,
+        note="; ".join(notes),
+        titles={label: run.display(label) for label in restorers},
+    )
+
+
+def _span(values: list[int]) -> str:
+    """``"6"``, or ``"5–6"`` when the values differ."""
+    low, high = min(values), max(values)
+    return f"{low}" if low == high else f"{low}–{high}"
+
+
+def set_images(found: list[Any]) -> list[int]:
+    """The images per set behind a column's set-metric values (summary rows' ``images``)."""
+    return [int(row.images) for row in found if getattr(row, "images", 0) > 0]
+
+
+def column_notes(run: Results, column: Column, found: list[Any], restorers: list[str]) -> list[str]:
+    """What a reader must know to read one column: the published mean of a metric that leaves
+    values out, the N of a set metric under its documented minimum, KID's subsets and sign, and
+    values that are trivial for their restorer.
+
+    ``found`` holds the column's summary rows (``None`` where missing), in the order of
+    ``restorers``.
+    """
+    info = run.metrics[column.metric]
+    rows = [row for row in found if row is not None]
+    notes = []
+    below = info.leaves_out_below
+    if below is not None:
+        left_out = sum(int(getattr(row, "left_out", 0)) for row in rows)
+        notes.append(
+            f"{column.label}: mean over values of at least {below:g}, as published ({left_out} "
+            f"under {below:g} left out here; the mean over all is mean_all in csv/summary.csv)"
+        )
+    images = set_images(found)
+    kind = family(info.plugin)
+    minimum = RELIABLE_IMAGES.get(kind)
+    if images and minimum is not None and min(images) < minimum:
+        notes.append(
+            f"{column.label}: N (images per set, in the header) is under the {minimum} it needs, "
+            "so it is biased upward; FIDs are comparable only between equal N"
+        )
+    subset = info.config.get("subset_size")
+    if kind == "kid" and images and isinstance(subset, int) and min(images) <= subset:
+        notes.append(
+            f"{column.label}: N is at most its subset size ({subset}), so every subset holds the "
+            "whole set and the spread over subsets says nothing of its uncertainty (KID is "
+            "unbiased at any N, but noisier at small N)"
+        )
+    if kind == "kid" and any(row.mean < 0 for row in rows):
+        notes.append(
+            f"{column.label}: KID is an unbiased estimate of MMD^2, so for near-identical sets "
+            "it scatters around 0 and can be negative; read a negative value as 0"
+        )
+    trivial = [run.display(label) for label in restorers if run.trivial(label, column.metric)]
+    if trivial and rows:
+        notes.append(
+            f"{column.label} compares an output with its input, which {', '.join(trivial)} "
+            "returns: its value there is trivially perfect and not ranked"
+        )
+    return notes
 
 
 def cell_tables(summary: pd.DataFrame, run: Results) -> list[Table]:
@@ -241,8 +361,8 @@ def cell_tables(summary: pd.DataFrame, run: Results) -> list[Table]:
                 columns,
                 key=slug(f"{dataset}-{chain}-{severity}"),
                 title=f"Results on {where}",
-                note="mean ± half-width of the 95% percentile bootstrap interval over images "
-                "(set metrics: mean over seeds); best in bold, second underlined",
+                note="mean over images and seeds (set metrics: over seeds); best in bold, "
+                "second underlined",
             )
         )
     return tables
@@ -256,7 +376,8 @@ def headline_severity(severities: set[int]) -> int:
 
 def paper_table(summary: pd.DataFrame, run: Results) -> Table | None:
     """The layout of the DR2 and VQFR papers: synthetic sets with PSNR, SSIM, LPIPS, FID, the
-    identity angle and the landmark distance, then real sets with FID and NIQE; means only.
+    identity angle and the landmark distance, then real sets with FID and NIQE, each followed
+    by the run's other metrics (IDS, KID, ...); means only.
 
     Each family's columns are the run's metrics of that family (``deg.vqfr``, ``deg.sface``),
     each labelled by :func:`metric_label`, so a column says which number it is. A run of a
@@ -270,7 +391,8 @@ def paper_table(summary: pd.DataFrame, run: Results) -> Table | None:
     parts, columns = [], []
     for (dataset, kind, chain), part in sorted(groups, key=lambda item: item[0][1] == "real"):
         families = PAPER_REAL if kind == "real" else PAPER_SYNTHETIC
-        wanted = [name for f in families for name in run.metrics if family(name) == f]
+        first = [n for f in families for n in run.metrics if family(run.metrics[n].plugin) == f]
+        wanted = first + [name for name in run.metrics if name not in first]
         if layout:
             wanted = layout.get("real" if kind == "real" else "synthetic", [])
         severity = headline_severity(set(part["severity"]))
@@ -295,6 +417,6 @@ def paper_table(summary: pd.DataFrame, run: Results) -> Table | None:
         title=f"Restorers as in the {protocol} protocol ({run.manifest['protocol']['title']})"
         if (protocol := (run.manifest.get("protocol") or {}).get("name"))
         else "Restorers in the layout of the DR2 and VQFR papers",
-        note="means; best in bold, second underlined",
+        note="best in bold, second underlined",
         with_intervals=False,
     )

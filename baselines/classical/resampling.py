@@ -66,6 +66,7 @@ class Identity(ResizesTo, Restorer):
     version = 1
     description = "Zero baseline: bicubic resampling to the output size (input unchanged at size)"
     Params = ResampleParams
+    keeps_input = True
 
     def restore(self, images: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
         """Resample ``images`` to the output size; a copy of them at the input size."""
@@ -91,6 +92,7 @@ class Lanczos(ResizesTo, PerImageRestorer):
     version = 1
     description = "Lanczos-3 resampling to the output size (input unchanged at its own size)"
     Params = ResampleParams
+    keeps_input = True
 
     def restore_image(self, image: np.ndarray) -> np.ndarray:
         """Resample one image channel by channel."""

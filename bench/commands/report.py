@@ -1,4 +1,5 @@
-"""``dr2bench report RUN_DIR [--format html,md,latex,csv] [--baseline NAME] [--out DIR]``."""
+"""``dr2bench report RUN_DIR [--format html,md,latex,csv] [--figure-formats pdf,svg]
+[--baseline NAME] [--out DIR]``."""
 
 from __future__ import annotations
 
@@ -15,9 +16,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated outputs among html, md, latex, csv (default: all)",
     )
     parser.add_argument(
+        "--figure-formats",
+        default="",
+        help="comma-separated copies of every figure beside its PNG, among pdf, svg "
+        "(default: none)",
+    )
+    parser.add_argument(
         "--baseline",
         default=None,
-        help="restorer of the relative robustness, = 1.0 (default: identity, when in the run)",
+        help="restorer of the relative robustness (= 1.0) and first row of the tables "
+        "(default: the config's baseline, else identity when in the run)",
     )
     parser.add_argument("--out", default=None, help="report folder (default: RUN_DIR/report)")
 
@@ -40,7 +48,11 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         files = build_report(
-            args.run_dir, args.out, formats=parse_formats(args.format), baseline=args.baseline
+            args.run_dir,
+            args.out,
+            formats=parse_formats(args.format),
+            baseline=args.baseline,
+            figure_formats=tuple(args.figure_formats.split(",")) if args.figure_formats else (),
         )
     except (ReportError, RunFolderError) as exc:
         print(f"dr2bench report: error: {exc}", file=sys.stderr)

@@ -6,17 +6,21 @@ protocols``); ``--metrics`` then adds metrics to it.
 Prints a summary table and, with ``--json FILE``, writes the report and a per-image CSV beside it
 (``FILE`` with the suffix ``.csv``)::
 
-    {"metrics": {"psnr": {"mean": .., "std": .., "n": .., "failed": .., "higher_is_better": true,
-                          "kind": "paired", "version": 1, "config": {..}},
+    {"metrics": {"psnr": {"mean": .., "std": .., "ci_low": .., "ci_high": .., "n": ..,
+                          "failed": .., "higher_is_better": true, "kind": "paired",
+                          "version": 1, "config": {..}},
                  "fid": {"value": .., "n": .., "extra": {..}, "config": {..}, ...},
                  "lpips": {"unavailable": "missing weights ...", ...}},
      "per_image": [{"id": "x.png", "psnr": .., "errors": {"ids.dlib": "no face found ..."}}, ...],
      "unmatched": {"pred_without_gt": [..], "gt_without_pred": [..]}, "folders": {..}}
 
-``std`` is the sample standard deviation (``ddof=1``); failed images (NaN, with the reason in
-``errors``) are left out of ``mean`` and counted in ``failed``. A metric whose published mean
-leaves values out (VQFR's Deg.: pairs under 1 degree; its config's ``mean_leaves_out_below``)
-reports that mean, ``left_out`` (how many were left out) and ``mean_all`` (the mean over all).
+``std`` is the sample standard deviation (``ddof=1``) and ``ci_low``/``ci_high`` the 95%
+percentile bootstrap interval of the mean, as in ``dr2bench report``; the printed ``±`` is half
+its width, the one meaning of ``±`` in dr2bench (:data:`reports.stats.PLUS_MINUS`). Failed images
+(NaN, with the reason in ``errors``) are left out of ``mean`` and counted in ``failed``. A
+metric whose published mean leaves values out (VQFR's Deg.: pairs under 1 degree; its config's
+``mean_leaves_out_below``) reports that mean, ``left_out`` (how many were left out) and
+``mean_all`` (the mean over all).
 """
 
 from __future__ import annotations
@@ -68,6 +72,10 @@ def metric_entries(metrics: str | None, protocol: str | None) -> list[dict[str, 
 
 def metric_summary(scores: Any) -> dict[str, Any]:
     """The report entry of one metric."""
+    import numpy as np
+
+    from reports.stats import bootstrap_ci
+
     metric = scores.metric
     entry: dict[str, Any] = {
         "kind": metric.kind,
@@ -82,9 +90,12 @@ def metric_summary(scores: Any) -> dict[str, Any]:
     values = [v for v in scores.values.values() if not math.isnan(v)]
     below = entry["config"].get("mean_leaves_out_below")
     kept = values if below is None else [v for v in values if v >= below]
+    interval = bootstrap_ci(np.asarray(kept, dtype=np.float64))
     result = entry | {
         "mean": _mean(kept),
         "std": _std(kept),
+        "ci_low": None if interval.n < 2 else interval.low,
+        "ci_high": None if interval.n < 2 else interval.high,
         "n": len(kept),
         "failed": len(scores.errors),
     }
@@ -171,6 +182,8 @@ def protocol_score(name: str, scorings: list[Any]) -> dict[str, Any] | None:
 
 def table(result: dict[str, Any]) -> str:
     """The summary table printed on stdout."""
+    from reports.stats import PLUS_MINUS
+
     lines = [f"{'metric':<12} {'value':>22} {'n':>6} {'failed':>6}  better"]
     for name, entry in result["metrics"].items():
         better = "higher" if entry["higher_is_better"] else "lower"
@@ -179,8 +192,11 @@ def table(result: dict[str, Any]) -> str:
         elif entry["kind"] == "set":
             lines.append(_set_line(name, entry, better))
         else:
-            value = _number(entry["mean"]) + (f" ± {_number(entry['std'])}" if entry["std"] else "")
+            value = _number(entry["mean"])
+            if entry["ci_low"] is not None:
+                value += f" ± {_number((entry['ci_high'] - entry['ci_low']) / 2)}"
             lines.append(f"{name:<12} {value:>22} {entry['n']:>6} {entry['failed']:>6}  {better}")
+    lines.append(PLUS_MINUS)
     score = result.get("protocol_score") or {}
     if "title" in score:
         total = "-" if score["total"] is None else f"{score['total']:.4f}"

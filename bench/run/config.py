@@ -54,7 +54,11 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class DegradationSpec:
-    """A degradation chain and the severities to run it at (0 = its full published ranges)."""
+    """A degradation chain and the severities to run it at (0 = its full published ranges).
+
+    ``chain`` is a built-in chain's name or the path of a chain YAML file; the run names a file's
+    chain (folders, records) by the file's own ``name:``.
+    """
 
     chain: str
     severities: tuple[int, ...] = (0,)
@@ -62,12 +66,18 @@ class DegradationSpec:
 
 @dataclass(frozen=True)
 class RestorerSpec:
-    """A restorer, fixed parameters, and a grid of parameters expanded as a product."""
+    """A restorer, fixed parameters, and a grid of parameters expanded as a product.
+
+    ``label`` names its outputs in the run folder (letters, digits and ``_+-.,=[]``); ``display``
+    is its row title in the report's tables, any text, with the grid values filled in by name
+    (``"DR2 (N={N}, τ={tau})"``); by default a point's label.
+    """
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
     grid: dict[str, list[Any]] = field(default_factory=dict)
     label: str | None = None
+    display: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,7 @@ class RunConfig:
     keep_images: Literal["none", "outputs", "all"] = "all"
     limit: int | None = None
     timeout_s: float | None = None
+    baseline: str | None = None
 
     def all_seeds(self) -> tuple[int, ...]:
         """``seeds`` if given, else ``(seed,)``."""
@@ -114,6 +125,7 @@ class GridPoint:
 
     Attributes:
         label: Its unique name in the run (the restorer, grid values in brackets).
+        display: Its row title in the report's tables (its spec's ``display``, else ``label``).
         name: The registered restorer.
         params: The parameters given (what a worker creates the restorer with).
         config: The restorer's full, validated parameters (``Restorer.config()``).
@@ -121,9 +133,11 @@ class GridPoint:
         stochastic: Whether its outputs depend on the per-image seeds.
         whole_set: Whether it takes a whole cell in one call.
         weights: sha256 of the files whose bytes decide its outputs, by path.
+        keeps_input: Whether its output is its input (``Restorer.keeps_input``).
     """
 
     label: str
+    display: str
     name: str
     params: dict[str, Any]
     config: dict[str, Any]
@@ -131,6 +145,7 @@ class GridPoint:
     stochastic: bool
     whole_set: bool
     weights: dict[str, str]
+    keeps_input: bool
 
     @property
     def params_json(self) -> str:
@@ -239,9 +254,13 @@ def check(config: RunConfig, where: str) -> None:
     _unique([m.column for m in config.metrics], "metric label", where)
     points = grid_points(config, where)
     _unique([p.label for p in points], "restorer label", where)
-    for chain in config.degradations:
-        _check_chain(chain, where)
-    settings = [(d.chain, s) for d in config.degradations for s in d.severities]
+    _unique([p.display for p in points], "restorer display title", where)
+    if config.baseline is not None and config.baseline not in [p.label for p in points]:
+        raise ConfigError(
+            f"{where}: baseline '{config.baseline}' is not a restorer label of the run "
+            f"(labels: {', '.join(p.label for p in points)})"
+        )
+    settings = [(_check_chain(d, where), s) for d in config.degradations for s in d.severities]
     twice = next((x for i, x in enumerate(settings) if x in settings[:i]), None)
     if twice:
         raise ConfigError(
@@ -286,6 +305,7 @@ def grid_points(config: RunConfig, where: str = "config") -> list[GridPoint]:
             points.append(
                 GridPoint(
                     label=label,
+                    display=_display(spec.display, point, f"{here}.display") or label,
                     name=spec.name,
                     params=params,
                     config=restorer.config(),
@@ -293,9 +313,24 @@ def grid_points(config: RunConfig, where: str = "config") -> list[GridPoint]:
                     stochastic=bool(restorer.stochastic),
                     whole_set=bool(restorer.whole_set),
                     weights=restorer.fingerprint(),
+                    keeps_input=bool(restorer.keeps_input),
                 )
             )
     return points
+
+
+def _display(template: str | None, point: dict[str, Any], where: str) -> str | None:
+    """``template`` with a grid point's values filled in by name (``{N}``, ``{tau}``)."""
+    if template is None:
+        return None
+    try:
+        return template.format_map(point)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"{where}: cannot fill in '{template}' ({type(exc).__name__}: {exc}); name grid "
+            f"keys in braces (the grid has: {', '.join(point) or 'none'}) and write a literal "
+            "brace twice"
+        ) from exc
 
 
 def _plugin_params(registry: Any, name: str, params: dict[str, Any], where: str) -> Any:
@@ -331,23 +366,35 @@ def _check_seeds(config: RunConfig, where: str) -> None:
         raise ConfigError(f"{where}: seeds must be 0 or more, got {negative[0]}")
 
 
-def _check_chain(spec: DegradationSpec, where: str) -> None:
-    from bench.chains import available_chains, load_chain
+def _check_chain(spec: DegradationSpec, where: str) -> str:
+    """Check a chain and its severities; the chain's name in the run."""
+    from bench.chains import available_chains, is_chain_file, load_chain
 
     chains = available_chains()
-    if spec.chain not in chains:
+    if not is_chain_file(spec.chain) and spec.chain not in chains:
         from bench.registry import suggest
 
-        raise ConfigError(f"{where}: unknown chain '{spec.chain}'{suggest(spec.chain, chains)}")
+        raise ConfigError(
+            f"{where}: unknown chain '{spec.chain}'{suggest(spec.chain, chains)} (a chain of "
+            "your own: the path of its .yaml file)"
+        )
     chain = load_chain(spec.chain)
+    if is_chain_file(spec.chain):
+        _safe_label(chain.name, f"{where}: {spec.chain}: the chain's name")
+        if chain.name in chains and load_chain(chain.name) != chain:
+            raise ConfigError(
+                f"{where}: {spec.chain} names its chain '{chain.name}' like a built-in chain "
+                "with other steps; give it a name of its own (it names the run's folders)"
+            )
     for severity in spec.severities:
         try:
             chain.check_severity(severity)
         except ValueError as exc:
             message = str(exc)
-            prefix = f"chain '{spec.chain}'"
+            prefix = f"chain '{chain.name}'"
             message = message if message.startswith(prefix) else f"{prefix}: {message}"
             raise ConfigError(f"{where}: {message}") from exc
+    return chain.name
 
 
 def _unique(values: list[str], what: str, where: str) -> None:

@@ -127,8 +127,11 @@ def run_manifest(
                 "version": point.version,
                 "params": point.config,
                 "weights": point.weights,
+                "display": point.display,
+                "position": position,
+                "keeps_input": point.keeps_input,
             }
-            for point in plan.points
+            for position, point in enumerate(plan.points)
         },
         "failures": summary.failures.as_json(),
         "skipped": {"count": summary.skipped, "files": plan.skipped},

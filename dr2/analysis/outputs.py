@@ -63,7 +63,7 @@ def write_invariance(result: InvarianceResult, folder: Path) -> list[Path]:
         "embedding": (embedding_figure, "PCA of clean and degraded faces as t grows"),
     }
     for name, (draw, title) in figures.items():
-        files.extend(save_figure(draw(result), folder / "figures", name, title).files)
+        files.extend(save_figure(draw(result), folder / "figures", name, title, ("pdf",)).files)
     summary = folder / "summary.json"
     atomic_write_json(summary, summary_dict(result))
     files.append(summary)

@@ -14,6 +14,7 @@ import pytest
 
 from bench.cli import main
 from bench.images import list_images, write_png
+from reports.stats import PLUS_MINUS, bootstrap_ci
 from tests.metrics.conftest import REPO_ROOT, pattern
 
 
@@ -68,6 +69,9 @@ def test_report_shape_csv_and_unmatched(folders, tmp_path, isolated_home, monkey
     values = [rows[i]["psnr"] for i in ("a.png", "c.jpg", "sub/b.png")]
     assert metrics["psnr"]["mean"] == pytest.approx(np.mean(values))
     assert metrics["psnr"]["std"] == pytest.approx(np.std(values, ddof=1))
+    interval = bootstrap_ci(np.array(values))  # ± is half its width, as in the report's tables
+    assert (metrics["psnr"]["ci_low"], metrics["psnr"]["ci_high"]) == (interval.low, interval.high)
+    assert f"± {(interval.high - interval.low) / 2:.4g}" in printed and PLUS_MINUS in printed
     assert report["unmatched"] == {
         "pred_without_gt": ["only_pred.png"],
         "gt_without_pred": ["only_gt.png"],

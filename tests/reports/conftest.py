@@ -43,12 +43,16 @@ def summary(run):
 def built_report(run_dir, tmp_path_factory) -> tuple[Path, list[str]]:
     """``dr2bench report`` of the synthetic run, in a subprocess that must not import torch.
 
-    Returns the report folder and the command's output lines.
+    Returns the report folder and the command's output lines. The folder held an earlier
+    build's files (``figures/stale.pdf``, ``drilldown/thumbs/stale.jpg``), which must be gone.
     """
     import subprocess
     import sys
 
     out = tmp_path_factory.mktemp("report")
+    for stale in (out / "figures" / "stale.pdf", out / "drilldown" / "thumbs" / "stale.jpg"):
+        stale.parent.mkdir(parents=True)
+        stale.write_bytes(b"")
     code = (
         "import sys\n"
         "from bench.cli import main\n"

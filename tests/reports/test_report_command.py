@@ -20,6 +20,28 @@ def test_unknown_format(run_dir, capsys):
     assert "unknown format ['pdf'] (choose from html, md, latex, csv)" in capsys.readouterr().err
 
 
+def test_unknown_figure_format(run_dir, tmp_path, capsys):
+    assert main(["report", str(run_dir), "--figure-formats", "png", "--out", str(tmp_path)]) == 2
+    assert "unknown format ['png'] (choose from pdf, svg)" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_figure_formats_reach_the_report(run_dir, tmp_path, monkeypatch):
+    import reports.build
+
+    asked = {}
+
+    def build_report(*args, **options):
+        asked.update(options)
+        return reports.build.ReportFiles(tmp_path, (), None)
+
+    monkeypatch.setattr(reports.build, "build_report", build_report)
+    assert main(["report", str(run_dir), "--figure-formats", "pdf,svg"]) == 0
+    assert asked["figure_formats"] == ("pdf", "svg")
+    assert main(["report", str(run_dir)]) == 0
+    assert asked["figure_formats"] == ()
+
+
 def test_unknown_baseline_suggests_a_restorer(run_dir, tmp_path, capsys):
     assert main(["report", str(run_dir), "--baseline", "identiti", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err

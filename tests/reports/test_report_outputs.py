@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import io
+import html
 import re
 from html.parser import HTMLParser
 
@@ -15,6 +14,7 @@ from PIL import Image
 from reports import latex
 from reports.summary import summarize
 from reports.tables import Column, Entry, Table
+from tests.reports.test_report_latex import check_latex
 
 pytestmark = pytest.mark.slow  # the session builds one full report (~15 s on two cores)
 
@@ -40,34 +40,6 @@ class TagChecker(HTMLParser):
             self.stack.pop()
 
 
-def check_latex(text: str) -> None:
-    """Balanced braces and environments; ``&`` only as a column separator."""
-    unescaped = re.sub(r"\\[{}&%$#_]", "", text)
-    depth = 0
-    for char in unescaped:
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        assert depth >= 0, "a } closes nothing"
-    assert depth == 0, "unclosed {"
-    stack = []
-    for kind, name in re.findall(r"\\(begin|end)\{(\w+)\}", text):
-        if kind == "begin":
-            stack.append(name)
-        else:
-            assert stack and stack.pop() == name, f"\\end{{{name}}} does not match"
-    assert not stack
-    for block in re.findall(r"\\begin\{tabular\}\{([lrc]+)\}(.*?)\\end\{tabular\}", text, re.S):
-        spec, body = block
-        for line in body.splitlines():
-            line = line.strip()
-            if not line.endswith(r"\\") or "multicolumn" in line:
-                continue
-            separators = len(re.findall(r"(?<!\\)&", line))
-            assert separators == len(spec) - 1, line
-    body = "\n".join(line for line in text.splitlines() if not line.startswith("%"))
-    body = re.sub(r"\$\\(pm|uparrow|downarrow|tau)\$", "", body)  # the only math we write
-    assert not re.search(r"(?<!\\)[_%$#]", body), "an unescaped special character"
-
-
 def test_command_prints_the_html_path_last(built_report):
     folder, lines = built_report
     assert lines[-1] == str(folder / "report.html")
@@ -83,18 +55,27 @@ def test_html_escapes_every_data_string(built_report):
 
 
 def test_html_is_self_contained_and_well_formed(built_report):
+    """Every page links only files of the report folder, by relative paths, and shows every
+    figure's PNG."""
     folder = built_report[0]
-    text = (folder / "report.html").read_text(encoding="utf-8")
-    assert not re.search(r"https?:|<link|url\(|@import", text)
-    sources = re.findall(r'src="([^"]*)"', text)
-    assert sources and all(src.startswith("data:image/png;base64,") for src in sources)
-    assert len(sources) == len(list((folder / "figures").glob("*.png")))
-    for src in sources:
-        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
+    pages = [folder / "report.html", *sorted((folder / "drilldown").glob("*.html"))]
+    assert len(pages) > 1
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"https?:|<link|url\(|@import|data:", text)
+        for link in re.findall(r'(?:src|href)="([^"#][^"#]*)', text):
+            target = (page.parent / html.unescape(link)).resolve()
+            assert not link.startswith("/") and target.is_file(), link
+            assert folder.resolve() in target.parents
+        checker = TagChecker()
+        checker.feed(text)
+        assert not checker.errors and checker.stack == [], page
+    text = pages[0].read_text(encoding="utf-8")
+    shown = set(re.findall(r'<img [^>]*src="figures/([^"]+)"', text))
+    assert shown == {path.name for path in (folder / "figures").glob("*.png")}
+    for name in shown:
+        with Image.open(folder / "figures" / name) as image:
             image.verify()
-    checker = TagChecker()
-    checker.feed(text)
-    assert not checker.errors and checker.stack == []
 
 
 def test_markdown_escapes_and_links_existing_figures(built_report):
@@ -109,7 +90,7 @@ def test_markdown_escapes_and_links_existing_figures(built_report):
 def test_latex_is_compiles_shaped(built_report):
     text = (built_report[0] / "tables.tex").read_text(encoding="utf-8")
     check_latex(text)
-    assert r"\toprule" in text and r"\cmidrule(lr){2-7}" in text
+    assert r"\toprule" in text and r"\cmidrule(lr){2-10}" in text  # 9 metrics per group
     assert "dr2{[}N=4,tau=20{]}" in text
 
 
@@ -147,20 +128,56 @@ def test_csv_files_hold_the_exact_numbers(built_report, run):
     assert set(pairwise["outcome"]) <= {"win", "tie", "loss", "too few"} and len(pairwise) > 0
 
 
-def test_charts_come_in_png_and_pdf_and_image_grids_in_png(built_report):
+def test_figures_are_one_png_each_by_default(built_report):
     figures = built_report[0] / "figures"
-    stems = {path.stem for path in figures.iterdir()}
+    assert not (built_report[0] / "drilldown" / "thumbs" / "stale.jpg").exists()  # conftest
     kinds = {"severity", "heatmap", "tradeoff", "qualitative"}
-    assert {stem.split("-")[0] for stem in stems} == kinds
-    for stem in stems:
-        pdf = figures / f"{stem}.pdf"
-        if stem.startswith("qualitative"):
-            assert not pdf.exists()  # a grid of photos is raster: PNG only
-        else:
-            assert pdf.read_bytes().startswith(b"%PDF")
-        assert not (figures / f"{stem}.svg").exists()
-        with Image.open(figures / f"{stem}.png") as image:
-            assert round(image.info["dpi"][0]) == 300
+    assert {path.stem.split("-")[0] for path in figures.iterdir()} == kinds
+    assert {path.suffix for path in figures.iterdir()} == {".png"}
+    for path in figures.iterdir():
+        with Image.open(path) as image:
+            assert round(image.info["dpi"][0]) == 300 and image.mode == "RGB"
+
+
+def test_captions_say_what_the_figures_show(built_report):
+    text = (built_report[0] / "report.html").read_text(encoding="utf-8")
+    captions = {
+        name: html.unescape(caption)
+        for name, caption in re.findall(
+            r'<figure id="([^"]+)">.*?<figcaption>(.*?)</figcaption>', text, re.S
+        )
+    }
+    kid = captions["severity-celeba-test-kid"]
+    assert "95%" not in kid and "a set metric has no interval" in kid  # no bands drawn
+    assert "bands: 95% bootstrap intervals" in captions["severity-celeba-test-psnr"]
+    lowest = captions["qualitative-celeba-test-blur-5-lowest"]
+    assert "the 3 lowest-scoring samples by LPIPS" in lowest
+    assert not any("failure" in caption for caption in captions.values())
+
+
+def test_results_tables_link_each_restorer_to_its_samples(built_report, run):
+    folder = built_report[0]
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    table = text[text.index('id="celeba-test-classic-5"') :]
+    table = table[: table.index("</table>")]
+    href = "drilldown/celeba-test-classic-5--gfpgan.html"
+    assert f'<a href="{href}">' in table
+    page = (folder / href).read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(\d+)</td>(.*?)</tr>", page)
+    records = run.records.query(
+        "dataset == 'celeba-test' and chain == 'classic' and severity == 5 and restorer == 'gfpgan'"
+    )
+    pairs = zip(records.image_id, records.seed, strict=True)
+    expected = {(image_id, str(seed)) for image_id, seed in pairs}
+    assert {(html.unescape(image), seed) for image, seed, _ in rows} == expected
+    failed = [cells for image, seed, cells in rows if image == "002.png" and seed == "0"]
+    assert "out of memory" in failed[0] and failed[0].count("<img ") == 2  # LQ and GT
+    values = [float(value) for value in re.findall(r'data-value="([^"]+)"', page)]
+    assert records["psnr"].dropna().iloc[0] in values  # exact, for sorting
+    thumbnails = sorted((folder / "drilldown" / "thumbs").iterdir())
+    assert thumbnails and all(path.suffix == ".jpg" for path in thumbnails)
+    with Image.open(thumbnails[0]) as image:
+        assert image.format == "JPEG" and max(image.size) <= 160
 
 
 def test_relative_robustness_headers_say_relative(built_report):
