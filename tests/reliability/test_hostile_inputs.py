@@ -328,7 +328,8 @@ def test_report_of_a_hostile_run_folder_stays_inside_and_escapes(tmp_path):
     report = build_report(run_dir)
     written = _files(tmp_path) - before
     assert all(report.folder in path.parents for path in written)
-    assert {path.parent.name for path in written} == {"report", "csv", "figures"}
+    # no thumbnails: under the edited dataset name, the run folder has no images
+    assert {path.parent.name for path in written} == {"report", "csv", "figures", "drilldown"}
     text = (report.folder / "report.html").read_text(encoding="utf-8")
     assert HOSTILE not in text and "<script>alert" not in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
