@@ -139,11 +139,11 @@ class Runner:
                 f"{path} is damaged ({exc}); pass --resume to continue the run in this folder "
                 "(finished work is reused and the manifest rewritten)"
             ) from exc
-        current = to_dict(self.config)
+        current, previous = _set_keys(to_dict(self.config)), _set_keys(previous or {})
         changed = sorted(
             key
-            for key in set(current) | set(previous or {})
-            if key != "output" and (previous or {}).get(key) != current.get(key)
+            for key in set(current) | set(previous)
+            if key != "output" and previous.get(key) != current.get(key)
         )  # where the folder is (moved, or named relative or absolute) is not the config
         if changed:
             raise ConfigChangedError(
@@ -410,3 +410,13 @@ class Runner:
     def _score_entry(self, metric: MetricInfo, point: GridPoint, s: Sample) -> dict | None:
         key = score_key(metric, point, s)
         return None if key is None else self.folder.entry(key)
+
+
+def _set_keys(value: Any) -> Any:
+    """A config without its unset (``None``) keys: a key a newer dr2bench added, left unset,
+    does not make an older run's config "different"."""
+    if isinstance(value, dict):
+        return {k: _set_keys(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_set_keys(v) for v in value]
+    return value

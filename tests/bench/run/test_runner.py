@@ -82,6 +82,18 @@ def test_changed_config_needs_resume(make_config):
         run(make_config(metrics=["test_mae"]))
 
 
+def test_a_key_an_older_version_did_not_write_is_not_a_change(make_config):
+    """A run made before a config key existed (unset now) reruns without --resume."""
+    first = run(make_config())
+    path = first.run_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["config"]["baseline"]
+    for restorer in manifest["config"]["restorers"]:
+        del restorer["display"]
+    path.write_text(json.dumps(manifest))
+    assert sum(run(make_config()).computed.values()) == 0
+
+
 def test_a_moved_run_folder_is_the_same_run(make_config, tmp_path, monkeypatch):
     """The folder's place (moved, or given relative instead of absolute) is not the config."""
     first = run(make_config())
