@@ -10,8 +10,8 @@ import yaml
 
 from bench.cli import main
 from bench.config import ConfigError
-from bench.run.config import load_run_config
 from bench.images import write_png
+from bench.run.config import load_run_config
 
 
 def faces(folder: Path, count: int = 2, size: int = 64) -> Path:
