@@ -11,8 +11,11 @@ from typing import Any
 RESULTS = Path(__file__).with_name("results")
 
 
-def write_result(name: str, result: dict[str, Any]) -> Path:
-    """Write one benchmark's result, stamped with the machine and the time, and print it."""
+def write_result(
+    name: str, result: dict[str, Any], folder: Path = RESULTS, echo: bool = True
+) -> Path:
+    """Write one benchmark's result to ``folder/<name>.json``, stamped with the machine and the
+    time, and print it (unless ``echo`` is false)."""
     import os
 
     payload = {
@@ -25,8 +28,9 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
         },
         **result,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    print(json.dumps(payload, indent=2, sort_keys=True))
+    if echo:
+        print(json.dumps(payload, indent=2, sort_keys=True))
     return path

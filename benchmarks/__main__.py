@@ -1,4 +1,8 @@
-"""Run every benchmark module in this folder: ``python -m benchmarks``."""
+"""Run every benchmark module in this folder: ``python -m benchmarks`` (what ``make bench`` runs).
+
+A module's ``main`` is called with its ``SUITE_ARGV`` when it has one (``scale`` runs its
+``--quick`` mode here), else with no arguments.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,9 @@ def main() -> int:
     )
     for name in names:
         print(f"== benchmarks.{name}", flush=True)
-        importlib.import_module(f"benchmarks.{name}").main()
+        module = importlib.import_module(f"benchmarks.{name}")
+        argv = getattr(module, "SUITE_ARGV", None)
+        module.main() if argv is None else module.main(argv)
     return 0
 
 

@@ -1,10 +1,10 @@
 """Runner overhead on a grid of cheap plugins, and the time of a fully cached rerun.
 
 Grid: 50 HQ faces x classic severities 1-4 x 5 classical restorers = 1,000 rows, scored with
-PSNR and SSIM. Time inside plugins (chain sampling and application, ``restore``, ``score``) is
-measured by wrapping them; runner overhead is the rest of the first run's wall time (planning,
-hashing, image decoding and encoding, journal, tables). The cached rerun is timed as a whole
-``dr2bench run`` command, interpreter start-up included.
+PSNR and SSIM. Time inside plugins is measured as ``benchmarks._plugin_time`` describes; runner
+overhead is the rest of the first run's wall time. The cached rerun is timed as a whole
+``dr2bench run`` command, interpreter start-up included. ``benchmarks.scale`` measures the same
+at 12,000 and 120,000 rows.
 
 Run: ``python -m benchmarks.runner_overhead`` (needs ``../shared/data/hq``).
 """
@@ -15,53 +15,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import yaml
 
 from benchmarks import write_result
+from benchmarks._plugin_time import instrumented_run
 
 HQ = Path(__file__).resolve().parents[2] / "shared" / "data" / "hq"
 RESTORERS = ["identity", "lanczos", "unsharp", "bilateral", "wiener"]
 METRICS = ["psnr", "ssim"]
 
 
-def _instrument(totals: dict[str, float]) -> None:
-    """Wrap every plugin entry point used by the grid so its time is added to ``totals``."""
-    from bench.chains import Chain
-    from bench.registry import METRICS as METRIC_REGISTRY
-    from bench.registry import RESTORERS as RESTORER_REGISTRY
-
-    def timed(cls: type, method: str, bucket: str) -> None:
-        original = getattr(cls, method)
-
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                totals[bucket] += time.perf_counter() - start
-
-        setattr(cls, method, wrapper)
-
-    timed(Chain, "sample", "degrade")
-    timed(Chain, "apply", "degrade")
-    for name in RESTORERS:
-        timed(RESTORER_REGISTRY.get(name), "restore", "restore")
-    for name in METRICS:
-        timed(METRIC_REGISTRY.get(name), "score", "score")
-
-
 def main() -> None:
-    from bench.run.config import load_run_config
-    from bench.run.executors import LocalExecutor
-    from bench.run.runner import Runner
-
     if not HQ.is_dir():
         raise SystemExit(f"{HQ} is missing: this benchmark reads ../shared/data/hq")
-    totals: dict[str, float] = defaultdict(float)
-    _instrument(totals)
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "grid.yaml"
         config_path.write_text(
@@ -78,11 +46,8 @@ def main() -> None:
                 }
             )
         )
-        # degradation runs in one process here so that its plugin time can be measured
-        executor = LocalExecutor(workers=1)
-        start = time.perf_counter()
-        summary = Runner(load_run_config(config_path), executor, progress=False).run()
-        first_run = time.perf_counter() - start
+        # degradation runs in one process there so that its plugin time can be measured
+        summary, first_run, totals = instrumented_run(config_path, RESTORERS, METRICS)
         start = time.perf_counter()
         rerun = subprocess.run(
             [sys.executable, "-m", "bench.cli", "run", str(config_path), "--quiet"],
