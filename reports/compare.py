@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from reports.pairwise import ALPHA, pairs_needed
 from reports.stats import CONFIDENCE, RESAMPLES, SEED, bootstrap_ci, wilcoxon_p
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 CELL = ["dataset", "chain", "severity", "seed", "restorer"]
 KEYS = [*CELL, "image_id"]
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def compare_runs(
                     "low": interval.low,
                     "high": interval.high,
                     "p": p,
-                    "better": _better(interval.mean, p, higher),
+                    "better": _better(interval.mean, p, higher, len(pairs)),
                 }
             )
     columns = [*CELL, "metric", "n", "first", "second", "difference", "low", "high", "p", "better"]
@@ -103,7 +103,9 @@ def compare_runs(
     )
 
 
-def _better(difference: float, p: float, higher_is_better: bool) -> str:
+def _better(difference: float, p: float, higher_is_better: bool, pairs: int) -> str:
+    if pairs < pairs_needed(1):  # the test cannot reach ALPHA with so few pairs
+        return "too few"
     if not np.isfinite(p) or p >= ALPHA:
         return "no evidence"
     return "second" if (difference > 0) == higher_is_better else "first"
@@ -159,7 +161,8 @@ def sections(comparison: Comparison) -> list[Section]:
     intro = (
         f"Differences are {second} minus {first}: the mean paired difference with its "
         f"{CONFIDENCE:.0%} bootstrap interval (low, high), the Wilcoxon signed-rank p-value, and "
-        f"the better run where p < {ALPHA} ('no evidence' otherwise)."
+        f"the better run where p < {ALPHA} ('no evidence' otherwise; 'too few' under "
+        f"{pairs_needed(1)} pairs, where the test cannot reach p < {ALPHA} whatever the data)."
     )
     blocks: list[Any] = [Text(intro), *(Text(f"Note: {note}.") for note in comparison.notes)]
     blocks += [FrameBlock(title, frame) for title, frame in _frames(comparison)]

@@ -38,7 +38,8 @@ def main(args: argparse.Namespace) -> int:
         print(
             f"{other} against {args.runs[0]}: {len(comparison.differences)} comparisons "
             f"({better.get('second', 0)} better, {better.get('first', 0)} worse, "
-            f"{better.get('no evidence', 0)} without evidence); {len(comparison.only)} cells "
+            f"{better.get('no evidence', 0)} without evidence, {better.get('too few', 0)} with "
+            f"too few images to tell); {len(comparison.only)} cells "
             f"in one run only -> {stem}.md/.tex/.html/.csv"
         )
         for note in comparison.notes:

@@ -52,7 +52,8 @@ def test_compare_two_runs(tmp_path, capsys):
     expected = (b.loc["identity", "psnr"] - a.loc["identity", "psnr"]).mean()
     assert diffs.loc[("identity", "psnr"), "difference"] == pytest.approx(expected, rel=1e-12)
     assert diffs.loc[("identity", "psnr"), "n"] == 4
-    assert diffs.loc[("identity", "psnr"), "better"] == "no evidence"  # 4 pairs cannot reach 0.05
+    assert diffs.loc[("identity", "psnr"), "better"] == "too few"  # 4 pairs cannot reach 0.05
+    assert "2 comparisons (0 better, 0 worse, 0 without evidence, 2 with too few images" in printed
     only = comparison.only
     assert only[["restorer", "run", "rows_b"]].values.tolist() == [["lanczos", "second", 4]]
     assert set(comparison.sets["restorer"]) == {"identity", "unsharp"}
