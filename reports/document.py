@@ -169,7 +169,7 @@ def _failures(report: Report) -> list[Block]:
     if len(reasons):
         blocks.append(FrameBlock("Metric values that could not be computed", reasons))
     if len(skipped):
-        blocks.append(FrameBlock("Files in dataset folders that were left out", skipped))
+        blocks.append(FrameBlock("Files and faces the datasets left out, with the reason", skipped))
     return blocks
 
 

@@ -248,8 +248,8 @@ class FailureCount:
                 lines.append(f"{sum(counts.values())} {what} metric values are missing ({detail})")
         if self.skipped:
             lines.append(
-                f"{self.skipped} files in the dataset folders were left out (not images, or "
-                "ground truth without an LQ image; listed in manifest.json)"
+                f"{self.skipped} files or faces of the datasets were left out (each with its "
+                "reason in manifest.json and run.log)"
             )
         return lines
 

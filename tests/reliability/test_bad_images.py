@@ -239,7 +239,7 @@ def test_the_summary_and_the_report_count_the_failures(finished_run):
     rows = len(CONVERTED) + len(FAILING) + 4
     assert code == 1
     assert f"{failed} rows have no output ({failed} failed)" in printed
-    assert "5 files in the dataset folders were left out" in printed
+    assert "5 files or faces of the datasets were left out" in printed
     report = build_report(run_dir, formats=("md",))
     text = (report.folder / "report.md").read_text()
     said = f"Of {rows} records and 0 set values: {failed} rows have no output ({failed} failed)"
