@@ -55,25 +55,31 @@ def test_restore_and_run_give_a_stochastic_restorer_the_same_noise(tmp_path):
     assert (other / "sub/f0.png").read_bytes() != (out / "sub/f0.png").read_bytes()
 
 
-def test_degrade_and_run_write_the_same_degraded_images(tmp_path):
+def assert_degrade_and_run_agree(tmp_path: Path, chain: str, severity: int, folder_name: str):
+    """``degrade`` and ``run`` with the same chain and seed write the same LQ bytes; the run
+    keeps them under ``folder_name``."""
     folder = faces(tmp_path / "hq")
     built = tmp_path / "built"
-    argv = ["degrade", "--input", str(folder), "--chain", "classic", "--severity", "3",
+    argv = ["degrade", "--input", str(folder), "--chain", chain, "--severity", str(severity),
             "--seed", "5", "--output", str(built), "--dataset", "hq"]  # fmt: skip
     assert main(argv) == 0
     config = run_config(
         tmp_path,
         seed=5,
         datasets=[{"name": "hq", "path": str(folder)}],
-        degradations=[{"chain": "classic", "severities": [3]}],
+        degradations=[{"chain": chain, "severities": [severity]}],
         restorers=["identity"],
     )
     assert main(["run", str(config), "--quiet"]) == 0
-    lq = tmp_path / "run" / "images" / "lq" / "hq" / "classic" / "3" / "5"
+    lq = tmp_path / "run" / "images" / "lq" / "hq" / folder_name / str(severity) / "5"
     images = sorted((built / "lq").rglob("*.png"))
     assert len(images) == 2
     for image in images:
         assert (lq / image.relative_to(built / "lq")).read_bytes() == image.read_bytes()
+
+
+def test_degrade_and_run_write_the_same_degraded_images(tmp_path):
+    assert_degrade_and_run_agree(tmp_path, "classic", 3, "classic")
 
 
 MY_CHAIN = {
@@ -86,27 +92,10 @@ MY_CHAIN = {
 
 
 def test_a_chain_file_runs_under_its_own_name_as_degrade_makes_it(tmp_path):
-    folder = faces(tmp_path / "hq")
     chain = tmp_path / "chains" / "mine.yaml"
     chain.parent.mkdir()
     chain.write_text(yaml.safe_dump(MY_CHAIN))
-    built = tmp_path / "built"
-    argv = ["degrade", "--input", str(folder), "--chain", str(chain), "--severity", "0",
-            "--seed", "2", "--output", str(built), "--dataset", "hq"]  # fmt: skip
-    assert main(argv) == 0
-    config = run_config(
-        tmp_path,
-        seed=2,
-        datasets=[{"name": "hq", "path": str(folder)}],
-        degradations=[{"chain": str(chain)}],
-        restorers=["identity"],
-    )
-    assert main(["run", str(config), "--quiet"]) == 0
-    lq = tmp_path / "run" / "images" / "lq" / "hq" / "my_blur" / "0" / "2"  # the chain's name
-    images = sorted((built / "lq").rglob("*.png"))
-    assert len(images) == 2
-    for image in images:
-        assert (lq / image.relative_to(built / "lq")).read_bytes() == image.read_bytes()
+    assert_degrade_and_run_agree(tmp_path, str(chain), 0, "my_blur")  # the chain's own name
 
 
 @pytest.mark.parametrize(
