@@ -215,7 +215,7 @@ class Runner:
                     bar.set_description(f"{phase} {who}")
                 for entry in entries:
                     for line in entry.pop("log", []):
-                        log.info("%s %s | %s", phase, who, line)
+                        log.info("%s | %s", f"{phase} {who}".rstrip(), line)
                 self.folder.record(entries)
                 self._note(phase, entries, who)
                 ours = [entry for entry in entries if entry.get("kind") == kind]
