@@ -25,7 +25,7 @@ from bench.files import atomic_write_bytes, atomic_write_text
 from bench.run.folder import RunFolder
 from reports.html import escape, page
 from reports.results import Results
-from reports.tables import MISSING, format_value, metric_label, slug
+from reports.tables import MISSING, cell_key, format_value, metric_label, slug
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,7 +84,7 @@ def write_drilldown(run: Results, folder: Path) -> DrillDown:
     for (dataset, chain, severity), cell in run.records.groupby(
         ["dataset", "chain", "severity"], sort=False
     ):
-        key = slug(f"{dataset}-{chain}-{severity}")  # its results table's key (cell_tables)
+        key = cell_key(dataset, chain, severity)
         restorers = [label for label in run.restorers if label in set(cell["restorer"])]
         names = {label: f"{slug(f'{key}--{label}')}.html" for label in restorers}
         nav = " ".join(

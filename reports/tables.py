@@ -62,6 +62,11 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
+def cell_key(dataset: str, chain: str, severity: object) -> str:
+    """The anchor of a cell's results table (the drill-down pages link back to it)."""
+    return slug(f"{dataset}-{chain}-{severity}")
+
+
 def metric_label(metric: str) -> str:
     """The conventional name of a metric: ``psnr`` -> ``PSNR``, ``ids.sface`` -> ``IDS (sface)``.
 
@@ -359,7 +364,7 @@ def cell_tables(summary: pd.DataFrame, run: Results) -> list[Table]:
                 part,
                 run,
                 columns,
-                key=slug(f"{dataset}-{chain}-{severity}"),
+                key=cell_key(dataset, chain, severity),
                 title=f"Results on {where}",
                 note="mean over images and seeds (set metrics: over seeds); best in bold, "
                 "second underlined",
