@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from bench.weights import UnsafeCheckpointError, load_checkpoint
+from metrics.common import check_state
 
 BACKBONE_PREFIX = "model."
 HEAD_PREFIX = "head."
@@ -196,36 +197,6 @@ def backbone_state(checkpoint: Any, path: Path) -> dict[str, Any]:
     return backbone
 
 
-def check_keys(network: nn.Module, state: Mapping[str, Any], path: Path) -> None:
-    """Refuse ``state`` unless its names and shapes equal ``network``'s, naming the first problem.
-
-    Raises:
-        AdafaceCheckpointError: a key is missing, unexpected, not a tensor or of another shape.
-    """
-    expected = {name: tuple(value.shape) for name, value in network.state_dict().items()}
-    what = "AdaFace's IR-50 (net.build_model('ir_50')) of adaface_ir50_ms1mv2.ckpt"
-    missing = [name for name in expected if name not in state]
-    if missing:
-        raise AdafaceCheckpointError(
-            f"{path}: not {what}: key '{BACKBONE_PREFIX}{missing[0]}' is missing "
-            f"({len(missing)} missing)"
-        )
-    unexpected = [name for name in state if name not in expected]
-    if unexpected:
-        raise AdafaceCheckpointError(
-            f"{path}: not {what}: unexpected key '{BACKBONE_PREFIX}{unexpected[0]}' "
-            f"({len(unexpected)} unexpected)"
-        )
-    for name, shape in expected.items():
-        value = state[name]
-        if not isinstance(value, torch.Tensor) or tuple(value.shape) != shape:
-            found = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise AdafaceCheckpointError(
-                f"{path}: not {what}: key '{BACKBONE_PREFIX}{name}' has shape {found}, "
-                f"expected {shape}"
-            )
-
-
 def load_network(path: str | Path, device: str = "cpu") -> AdafaceIR50:
     """The network with the backbone tensors of ``path``, in eval mode, on ``device``.
 
@@ -241,6 +212,7 @@ def load_network(path: str | Path, device: str = "cpu") -> AdafaceIR50:
     path = Path(path)
     state = backbone_state(read_checkpoint(path), path)
     network = AdafaceIR50()
-    check_keys(network, state, path)
+    what = "AdaFace's IR-50 (net.build_model('ir_50')) of adaface_ir50_ms1mv2.ckpt"
+    check_state(network, state, path, what, AdafaceCheckpointError, BACKBONE_PREFIX)
     network.load_state_dict(state, strict=True)
     return network.eval().requires_grad_(False).to(device)

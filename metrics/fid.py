@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from bench.contracts import SetMetric, SetValue
+from bench.files import cached_sha256
 from metrics import inception
 from metrics.common import cached_network, quantize_tensor
 from metrics.reference import ReferenceSetError, ReferenceStats, reference_from
@@ -128,7 +129,7 @@ class _InceptionMetric(SetMetric):
             "network": "Inception-v3 2015-12-05 (TF port), pool3, 2048 features",
             "weights_source": source,
             "weights_file": path.name,
-            "weights_sha256": inception.file_sha256(path),
+            "weights_sha256": cached_sha256(path),
             "mapping_version": inception.MAPPING_VERSION,
         }
 
@@ -172,13 +173,6 @@ class _InceptionMetric(SetMetric):
         identity = {"metric": "inception_pool3", "mode": self.params.mode} | self.extractor()
         return reference_from(self.params.reference, self.features, identity)
 
-    @staticmethod
-    def as_stats(reference: np.ndarray | ReferenceStats) -> ReferenceStats:
-        """The reference as :class:`ReferenceStats` (features are summarised)."""
-        if isinstance(reference, ReferenceStats):
-            return reference
-        return ReferenceStats.from_features(np.asarray(reference), "reference features")
-
 
 class Fid(_InceptionMetric):
     """FID on Inception pool3 features; ``legacy`` (default) or ``clean`` resize."""
@@ -188,16 +182,17 @@ class Fid(_InceptionMetric):
     Params = InceptionParams
 
     def value(self, features: np.ndarray, reference: np.ndarray | ReferenceStats) -> SetValue:
-        ref = self.as_stats(reference)
+        if not isinstance(reference, ReferenceStats):  # features: summarised
+            reference = ReferenceStats.from_features(np.asarray(reference), "reference features")
         own = ReferenceStats.from_features(features, "outputs")
-        extra: dict[str, Any] = {"n_reference": ref.n, "reference": ref.source}
+        extra: dict[str, Any] = {"n_reference": reference.n, "reference": reference.source}
         if own.n is not None and own.n < RELIABLE_N:
             extra["warning"] = (
                 f"FID from {own.n} images (< {RELIABLE_N}) is biased upward and unreliable; "
                 "compare KID instead"
             )
             warnings.warn(extra["warning"], FewImagesWarning, stacklevel=2)
-        distance = frechet_distance(own.mu, own.sigma, ref.mu, ref.sigma)
+        distance = frechet_distance(own.mu, own.sigma, reference.mu, reference.sigma)
         return SetValue(distance, int(own.n or 0), extra)
 
 

@@ -33,6 +33,11 @@ from metrics.embeddings import FaceBackend, make_backend
 if TYPE_CHECKING:
     import torch
 
+YUNET = {
+    "detector": "YuNet 2023mar (int8bq), score >= 0.6, largest face",
+    "landmarks": "YuNet 5 points",
+    "alignment": "similarity transform onto the 112x112 ArcFace template, bilinear",
+}
 BACKENDS = {
     "dlib": {
         "detector": "dlib HOG frontal face detector, upsample 1",
@@ -40,18 +45,9 @@ BACKENDS = {
         "alignment": "dlib face chip 150x150, padding 0.25",
         "recogniser": "dlib_face_recognition_resnet_model_v1 (128-D)",
     },
-    "sface": {
-        "detector": "YuNet 2023mar (int8bq), score >= 0.6, largest face",
-        "landmarks": "YuNet 5 points",
-        "alignment": "similarity transform onto the 112x112 ArcFace template, bilinear",
-        "recogniser": "SFace 2021dec int8bq (128-D), RGB 0..255",
-    },
-    "arcface": {
-        "detector": "YuNet 2023mar (int8bq), score >= 0.6, largest face",
-        "landmarks": "YuNet 5 points",
-        "alignment": "similarity transform onto the 112x112 ArcFace template, bilinear",
-        "recogniser": "insightface w600k_r50.onnx (512-D), RGB (x - 127.5) / 127.5",
-    },
+    "sface": YUNET | {"recogniser": "SFace 2021dec int8bq (128-D), RGB 0..255"},
+    "arcface": YUNET
+    | {"recogniser": "insightface w600k_r50.onnx (512-D), RGB (x - 127.5) / 127.5"},
 }
 
 
@@ -115,19 +111,14 @@ class _IdentityMetric(PairedMetric):
             )
             return params | extra | {"units": self.units}
         del params["landmarks"], params["landmark_images"]  # as recorded before they existed
-        if self.params.backend == "vqfr":
+        if p.backend == "vqfr":
             del params["arcface_weights"]
-            return params | identity_vqfr.config(self.params.weights) | {"units": self.units}
+            return params | identity_vqfr.config(p.weights) | {"units": self.units}
         del params["weights"]  # the other backends record what they did before it existed
-        return (
-            params
-            | BACKENDS[self.params.backend]
-            | {
-                "units": self.units,
-                "alignment_policy": f"face found on the {self.reference} image, "
-                "the same alignment applied to the output",
-            }
+        policy = (
+            f"face found on the {self.reference} image, the same alignment applied to the output"
         )
+        return params | BACKENDS[p.backend] | {"units": self.units, "alignment_policy": policy}
 
     def load(self, device: str = "cpu") -> None:
         p = self.params
@@ -135,23 +126,18 @@ class _IdentityMetric(PairedMetric):
         if p.backend == "adaface":
             path = identity_adaface.locate_weights(p.weights)
             key = ("adaface", str(path), device, p.landmarks, str(p.landmark_images))
-            self.backend = cached_network(
-                key,
-                lambda: identity_adaface.AdafaceIdentity(
-                    path, device, p.landmarks, p.landmark_images
-                ),
-            )
-            return
-        if p.backend == "vqfr":
+            args = (path, device, p.landmarks, p.landmark_images)
+            self.backend = cached_network(key, lambda: identity_adaface.AdafaceIdentity(*args))
+        elif p.backend == "vqfr":
             path = identity_vqfr.locate_weights(p.weights)
             self.backend = cached_network(
                 ("arcface18", str(path), device), lambda: identity_vqfr.VqfrIdentity(path, device)
             )
-            return
-        self.backend = cached_network(
-            ("faces", p.backend, str(p.arcface_weights), device),
-            lambda: make_backend(p.backend, device, p.arcface_weights),
-        )
+        else:
+            self.backend = cached_network(
+                ("faces", p.backend, str(p.arcface_weights), device),
+                lambda: make_backend(p.backend, device, p.arcface_weights),
+            )
 
     def score(self, pred: torch.Tensor, ref: torch.Tensor) -> Scores:
         if self.backend is None:
@@ -161,13 +147,9 @@ class _IdentityMetric(PairedMetric):
             return Scores.ok([self.transform(c) for c in backend.cosines(pred, ref)])
         if isinstance(backend, identity_adaface.AdafaceIdentity):
             cosines, errors = backend.cosines(pred, ref, self.reference)
-            return merge([self.transform(c) for c in cosines], errors)
-        values, errors = [], []
-        for output, reference in zip(quantize(pred), quantize(ref), strict=True):
-            value, error = self._pair(backend, output, reference)
-            values.append(value)
-            errors.append(error)
-        return merge(values, errors)
+            return merge(zip(map(self.transform, cosines), errors, strict=True))
+        pairs = zip(quantize(pred), quantize(ref), strict=True)
+        return merge(self._pair(backend, output, reference) for output, reference in pairs)
 
     def _pair(
         self, backend: Any, output: np.ndarray, reference: np.ndarray

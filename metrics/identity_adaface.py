@@ -48,10 +48,10 @@ import numpy as np
 
 from bench.contracts import Unavailable
 from bench.files import cached_sha256
-from bench.weights import MissingWeightsError, locate
+from bench.weights import locate
 from metrics.adaface_alignment import DegeneratePoints, align, network_input
 from metrics.adaface_alignment import reference_points as crop_reference_points
-from metrics.common import quantize
+from metrics.common import quantize, run_network, weights_record
 
 if TYPE_CHECKING:
     import torch
@@ -90,12 +90,6 @@ def config(
     explicit: str | Path | None, landmarks: str, images: Path | None, reference: str
 ) -> dict[str, Any]:
     """What defines the value: :data:`CONFIG`, the weights and the source of the points."""
-    weights: dict[str, str | None]
-    try:
-        path = locate_weights(explicit)
-        weights = {"weights_file": path.name, "weights_sha256": cached_sha256(path)}
-    except MissingWeightsError:
-        weights = {"weights_file": None, "weights_sha256": None}
     detector: dict[str, str | None]
     if landmarks == DETECT:
         detector = {
@@ -112,7 +106,7 @@ def config(
             "alignment_policy": f"the CSV row of the {reference} image (found by its pixels "
             f"among the images of landmark_images), scaled to the output's size, for both images",
         }
-    return CONFIG | weights | detector
+    return CONFIG | weights_record(lambda: locate_weights(explicit)) | detector
 
 
 class MtcnnPoints:
@@ -223,14 +217,8 @@ class AdafaceIdentity:
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:
         """``N x 512`` normalised float32 embeddings of aligned uint8 RGB crops, in one forward."""
-        import torch
-
-        from metrics.common import ieee_float32
-
-        batch = torch.from_numpy(np.stack([network_input(crop) for crop in crops]))
-        with torch.inference_mode(), ieee_float32(self.device):
-            embeddings = self.network(batch.to(self.device))
-        return embeddings.float().cpu().numpy()
+        batch = np.stack([network_input(crop) for crop in crops])
+        return run_network(self.network, batch, self.device)
 
     def cosines(
         self, pred: torch.Tensor, ref: torch.Tensor, role: str

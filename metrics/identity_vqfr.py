@@ -39,9 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.files import cached_sha256
 from bench.weights import MissingWeightsError, entry, locate
-from metrics.common import quantize
+from metrics.common import quantize, run_network, weights_record
 
 if TYPE_CHECKING:
     import torch
@@ -103,11 +102,7 @@ def config(explicit: str | Path | None = None) -> dict[str, Any]:
 
     A missing file is recorded as ``None`` (loading then says what to do).
     """
-    try:
-        path = locate_weights(explicit)
-    except MissingWeightsError:
-        return CONFIG | {"weights_file": None, "weights_sha256": None}
-    return CONFIG | {"weights_file": path.name, "weights_sha256": cached_sha256(path)}
+    return CONFIG | weights_record(lambda: locate_weights(explicit))
 
 
 def png_grey(image: np.ndarray) -> np.ndarray:
@@ -160,14 +155,8 @@ class VqfrIdentity:
 
         BatchNorm runs in eval mode, so an image's embedding does not depend on the others.
         """
-        import torch
-
-        from metrics.common import ieee_float32
-
         batch = np.stack([script_input(image) for image in images])[:, None]
-        with torch.inference_mode(), ieee_float32(self.device):
-            embeddings = self.network(torch.from_numpy(batch).to(self.device))
-        return embeddings.float().cpu().numpy()
+        return run_network(self.network, batch, self.device)
 
     def cosines(self, pred: torch.Tensor, ref: torch.Tensor) -> list[float]:
         """The cosine of each output with its reference (any sizes: all are resized to 128)."""

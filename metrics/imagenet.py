@@ -61,13 +61,8 @@ class Backbone:
         return {
             "weights": self.entry.name,
             "file": self.path.name,
-            "sha256": file_sha256(self.path),
+            "sha256": cached_sha256(self.path),
         }
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, computed again only when its size or modification time changes."""
-    return cached_sha256(str(path))
 
 
 def locate_backbone(net: str, explicit: str | Path | None = None) -> Backbone:

@@ -18,15 +18,12 @@ Two preprocessing modes, the source of most FID disagreement between papers:
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-
-from bench.files import sha256_file
 
 if TYPE_CHECKING:
     import torch
@@ -91,8 +88,7 @@ def load_torchscript(path: Path) -> Any:
     """The TorchScript module of ``default_1.pt`` (input: 299x299 scaled to ``(x - 128) / 128``)."""
     import torch
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.jit.load's deprecation notice
+    with warnings.catch_warnings(action="ignore"):  # torch.jit.load's deprecation notice
         return torch.jit.load(str(path), map_location="cpu").eval()
 
 
@@ -191,17 +187,6 @@ def resolve_weights(choice: str) -> tuple[str, Path]:
             if choice == "pytorch_fid":
                 raise
     return "fid_helper", torchscript_path()
-
-
-@functools.cache
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    return sha256_file(path)
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a weights file, computed once per process (keyed by path, size and mtime)."""
-    stat = path.stat()
-    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
 
 
 def preprocess(images: torch.Tensor, mode: Mode) -> torch.Tensor:

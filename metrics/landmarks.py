@@ -29,7 +29,7 @@ import numpy as np
 from bench.config import ConfigError
 from bench.contracts import PairedMetric, Scores
 from bench.faces import DlibModels
-from metrics.common import cached_network, failed, merge, quantize, size_mismatch
+from metrics.common import cached_network, failed, merge, quantize, size_mismatch, weights_record
 
 if TYPE_CHECKING:
     import torch
@@ -92,7 +92,11 @@ class Lmd(PairedMetric):
 
     def config(self) -> dict[str, Any]:
         if self.params.backend == "fan":
-            return {"backend": "fan", "weights_sha256": self._weights_sha256()} | FAN_CONVENTIONS
+            from bench.weights import locate
+            from metrics.fan import WEIGHTS
+
+            weights = weights_record(lambda: locate(WEIGHTS, self.params.weights))
+            return {"backend": "fan", "weights_sha256": weights["weights_sha256"]} | FAN_CONVENTIONS
         return {"normalize_width": self.params.normalize_width} | {  # as before lmd.fan existed
             "detector": "dlib HOG frontal face detector on the gt, upsample 1, largest face",
             "landmarks": "dlib 68-point shape predictor, same face box for output and gt",
@@ -120,13 +124,8 @@ class Lmd(PairedMetric):
             return failed(len(pred), problem)
         if self.models is None:
             self.load()
-        models = self.models
-        values, errors = [], []
-        for output, reference in zip(quantize(pred), quantize(ref), strict=True):
-            value, error = self._pair(models, output, reference)
-            values.append(value)
-            errors.append(error)
-        return merge(values, errors)
+        pairs = zip(quantize(pred), quantize(ref), strict=True)
+        return merge(self._pair(self.models, output, reference) for output, reference in pairs)
 
     def _pair(
         self, models: Any, output: np.ndarray, reference: np.ndarray
@@ -141,7 +140,7 @@ class Lmd(PairedMetric):
         return distance * self.params.normalize_width / reference.shape[1], None
 
     def _score_fan(self, pred: torch.Tensor, ref: torch.Tensor) -> Scores:
-        from metrics.fan_landmarks import landmark_distance, predict_landmarks
+        from metrics.fan_landmarks import predict_landmarks
 
         if len(pred) != len(ref):
             return failed(len(pred), f"{len(pred)} outputs but {len(ref)} gt images")
@@ -150,25 +149,16 @@ class Lmd(PairedMetric):
         size = self.params.batch_size
         found = predict_landmarks(self.network, quantize(pred), self.device, size)
         truth = predict_landmarks(self.network, quantize(ref), self.device, size)
-        values: list[float] = []
-        errors: list[str | None] = []
-        for output, reference in zip(found, truth, strict=True):
-            if isinstance(output, np.ndarray) and isinstance(reference, np.ndarray):
-                values.append(landmark_distance(reference, output))
-                errors.append(None)
-                continue
-            failure = ("output", output) if isinstance(output, Exception) else ("gt", reference)
-            values.append(float("nan"))
-            errors.append(f"{failure[0]} image: {failure[1]}")
-        return merge(values, errors)
+        pairs = zip(found, truth, strict=True)
+        return merge(fan_distance(output, reference) for output, reference in pairs)
 
-    def _weights_sha256(self) -> str | None:
-        """sha256 of the weights file (once per file version), or None while it is missing."""
-        from bench.files import cached_sha256
-        from bench.weights import MissingWeightsError, locate
-        from metrics.fan import WEIGHTS
 
-        try:
-            return cached_sha256(locate(WEIGHTS, self.params.weights))
-        except MissingWeightsError:
-            return None
+def fan_distance(output: Any, reference: Any) -> tuple[float, str | None]:
+    """VQFR's LMD of two ``predict_landmarks`` results, or NaN naming the image that failed."""
+    from metrics.fan_landmarks import landmark_distance
+
+    if isinstance(output, Exception):
+        return float("nan"), f"output image: {output}"
+    if isinstance(reference, Exception):
+        return float("nan"), f"gt image: {reference}"
+    return landmark_distance(reference, output), None

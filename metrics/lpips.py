@@ -19,21 +19,13 @@ values with LPIPS values.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import sys
-import types
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from bench.contracts import PairedMetric, Scores
-from metrics.common import cached_network, failed, quantize_tensor, size_mismatch
+from metrics.common import NetworkPairedMetric, cached_network, placeholders
 from metrics.imagenet import Backbone, backbone_identity, features_state, locate_backbone
-
-if TYPE_CHECKING:
-    import torch
 
 
 def backbone_state(model: Any, torchvision_state: dict[str, Any]) -> dict[str, Any]:
@@ -52,8 +44,7 @@ def build_lpips(backbone: Backbone, device: str) -> Any:
     """``lpips.LPIPS`` v0.1 with its packaged linear layers and the backbone loaded from a file."""
     import lpips
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torchvision's notice about the `pretrained` argument
+    with warnings.catch_warnings(action="ignore"):  # torchvision's notice about `pretrained`
         model = lpips.LPIPS(
             pretrained=True, net=backbone.net, version="0.1", pnet_rand=True, verbose=False
         )
@@ -61,32 +52,7 @@ def build_lpips(backbone: Backbone, device: str) -> Any:
     return model.eval().requires_grad_(False).to(device)
 
 
-class _DeepPaired(PairedMetric):
-    """A paired metric computed by a network on [0, 1] batches quantised to 8 bits."""
-
-    higher_is_better = False
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.device = "cpu"
-        self.network: Any = None
-
-    def score(self, pred: torch.Tensor, ref: torch.Tensor) -> Scores:
-        import torch
-
-        problem = size_mismatch(pred, ref)
-        if problem:
-            return failed(len(pred), problem)
-        if self.network is None:
-            self.load(self.device)
-        pred = quantize_tensor(pred.to(self.device))
-        ref = quantize_tensor(ref.to(self.device))
-        with torch.inference_mode():
-            distances = self.network(pred, ref, normalize=True)
-        return Scores.ok(distances.reshape(-1).double().cpu().numpy())
-
-
-class Lpips(_DeepPaired):
+class Lpips(NetworkPairedMetric):
     """LPIPS v0.1 (AlexNet by default; tag ``lpips.vgg``) from the ``lpips`` package."""
 
     version = 1
@@ -124,41 +90,29 @@ class Lpips(_DeepPaired):
 
 def build_st_lpips(net: str, device: str) -> Any:
     """Shift-tolerant LPIPS with the weights that ship in ``stlpips-pytorch``."""
-    with placeholder_modules(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with placeholder_modules(), warnings.catch_warnings(action="ignore"):
         from stlpips_pytorch import stlpips
 
         model = stlpips.LPIPS(net=net, variant="shift_tolerant", verbose=False)
     return model.eval().requires_grad_(False).to(device)
 
 
-@contextlib.contextmanager
-def placeholder_modules() -> Iterator[None]:
+def placeholder_modules() -> contextlib.AbstractContextManager[None]:
     """Inert ``IPython`` and ``torchsummary`` modules while ``stlpips_pytorch`` is imported.
 
     stlpips-pytorch 0.0.2 imports ``IPython.embed`` and ``torchsummary.summary`` at its top level
     but never calls them while computing the metric; real modules are used when installed.
     """
-    added = []
-    for name, attribute in {"IPython": "embed", "torchsummary": "summary"}.items():
-        if name in sys.modules or importlib.util.find_spec(name) is not None:
-            continue
-        module = types.ModuleType(name)
-        setattr(module, attribute, _not_available)
-        sys.modules[name] = module
-        added.append(name)
-    try:
-        yield
-    finally:
-        for name in added:
-            sys.modules.pop(name, None)
+    return placeholders(
+        {"IPython": ("embed", _not_available), "torchsummary": ("summary", _not_available)}
+    )
 
 
 def _not_available(*args: Any, **kwargs: Any) -> None:
     raise RuntimeError("placeholder for a module stlpips_pytorch imports but dr2bench never uses")
 
 
-class StLpips(_DeepPaired):
+class StLpips(NetworkPairedMetric):
     """Shift-tolerant LPIPS (ST-LPIPS, ``stlpips-pytorch``): a different metric from LPIPS."""
 
     version = 1

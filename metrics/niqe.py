@@ -173,17 +173,14 @@ class Niqe(NoReferenceMetric):
         }
 
     def score(self, pred: torch.Tensor) -> Scores:
-        values: list[float] = []
-        errors: list[str | None] = []
+        return merge(self._image(image) for image in quantize(pred))
+
+    def _image(self, image: np.ndarray) -> tuple[float, str | None]:
+        luma = np.round(image.astype(np.float64) @ LUMA_WEIGHTS + LUMA_OFFSET)
         border = self.params.crop_border
-        for image in quantize(pred):
-            luma = np.round(image.astype(np.float64) @ LUMA_WEIGHTS + LUMA_OFFSET)
-            if border:
-                luma = luma[border:-border, border:-border]
-            try:
-                values.append(niqe(luma))
-                errors.append(None)
-            except ValueError as exc:
-                values.append(float("nan"))
-                errors.append(str(exc))
-        return merge(values, errors)
+        if border:
+            luma = luma[border:-border, border:-border]
+        try:
+            return niqe(luma), None
+        except ValueError as exc:
+            return float("nan"), str(exc)

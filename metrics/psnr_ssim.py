@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from abc import abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 
 from bench.contracts import PairedMetric, Scores
-from metrics.common import failed, quantize, size_mismatch
+from metrics.common import failed, merge, quantize, size_mismatch
 
 if TYPE_CHECKING:
     import torch
@@ -98,11 +99,15 @@ def psnr(pred: np.ndarray, ref: np.ndarray) -> float:
     return float("inf") if mse == 0.0 else 10.0 * np.log10(PEAK * PEAK / mse)
 
 
+@functools.cache
 def gaussian_window(size: int = WINDOW_SIZE, sigma: float = WINDOW_SIGMA) -> np.ndarray:
-    """The normalised 1-D Gaussian of the SSIM window (the 2-D window is its outer product)."""
+    """The normalised 1-D Gaussian of the SSIM window (the 2-D window is its outer product);
+    computed once, read-only."""
     offsets = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     weights = np.exp(-(offsets**2) / (2.0 * sigma * sigma))
-    return weights / weights.sum()
+    window = weights / weights.sum()
+    window.flags.writeable = False
+    return window
 
 
 def ssim(pred: np.ndarray, ref: np.ndarray) -> float:
@@ -158,8 +163,7 @@ class _PixelMetric(PairedMetric):
         flat = (
             "the output has a channel of zero deviation: the mean/variance correction divides by it"
         )
-        errors = tuple(flat if np.isnan(v) else None for v in values)
-        return Scores(np.asarray(values, dtype=np.float64), errors)
+        return merge((v, flat if np.isnan(v) else None) for v in values)
 
     @abstractmethod
     def compare(self, pred: np.ndarray, ref: np.ndarray) -> float:
@@ -173,9 +177,7 @@ class Psnr(_PixelMetric):
     description = "PSNR (dB) on 8-bit images, float64; RGB by default, tag .y for BT.601 luma"
     higher_is_better = True
     convention = {"peak": PEAK, "identical": "inf"}
-
-    def compare(self, pred: np.ndarray, ref: np.ndarray) -> float:
-        return psnr(pred, ref)
+    compare = staticmethod(psnr)
 
 
 class Ssim(_PixelMetric):
@@ -192,6 +194,4 @@ class Ssim(_PixelMetric):
         "data_range": PEAK,
         "region": "valid",
     }
-
-    def compare(self, pred: np.ndarray, ref: np.ndarray) -> float:
-        return ssim(pred, ref)
+    compare = staticmethod(ssim)

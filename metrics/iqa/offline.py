@@ -40,7 +40,8 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from bench.home import cache_dir, weights_dir
-from metrics.iqa.table import BridgedMetric, cache_folder, pyiqa_cache
+from metrics.common import placeholders
+from metrics.iqa.table import BridgedMetric, cache_folder
 
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 BUNDLED_NIQE = "niqe_modelparameters.mat"
@@ -91,25 +92,15 @@ def missing_package(metric: str, exc: ImportError) -> str:
     )
 
 
-@contextlib.contextmanager
-def placeholder_pkg_resources() -> Iterator[None]:
+def placeholder_pkg_resources() -> contextlib.AbstractContextManager[None]:
     """A ``pkg_resources`` module holding ``packaging`` while openai-clip is imported.
 
     openai-clip 1.0.1 imports ``packaging`` from ``pkg_resources``, which setuptools 81 removed;
     it only compares torch versions with it. The real module is used where it exists.
     """
-    if "pkg_resources" in sys.modules or importlib.util.find_spec("pkg_resources") is not None:
-        yield
-        return
     import packaging.version
 
-    module = types.ModuleType("pkg_resources")
-    module.packaging = packaging  # type: ignore[attr-defined]
-    sys.modules["pkg_resources"] = module
-    try:
-        yield
-    finally:
-        sys.modules.pop("pkg_resources", None)
+    return placeholders({"pkg_resources": ("packaging", packaging)})
 
 
 def bundled_niqe() -> Path:
@@ -157,11 +148,13 @@ class Resolver:
 
     def pyiqa_file(self, url: str, model_dir: str | None = None, *args: Any, **kwargs: Any) -> str:
         """Stands in for ``pyiqa.utils.download_util.load_file_from_url``."""
-        return self.path(url, kwargs.get("file_name"), model_dir or pyiqa_cache())
+        return self.path(url, kwargs.get("file_name"), model_dir or cache_folder("pyiqa"))
 
     def facexlib_file(self, url: str, *args: Any, **kwargs: Any) -> str:
         """Stands in for ``facexlib.utils.misc.load_file_from_url`` (``save_dir`` is searched)."""
-        return self.path(url, kwargs.get("file_name"), kwargs.get("save_dir"), pyiqa_cache())
+        return self.path(
+            url, kwargs.get("file_name"), kwargs.get("save_dir"), cache_folder("pyiqa")
+        )
 
     def state_dict(self, url: str, model_dir: str | None = None, **kwargs: Any) -> Any:
         """Stands in for ``torch.hub.load_state_dict_from_url`` (torchvision backbones)."""
@@ -245,20 +238,13 @@ def _restore() -> None:
                 setattr(module, attr, original)
 
 
-def _safe_load(original: Callable[..., Any]) -> Callable[..., Any]:
-    def load(*args: Any, **kwargs: Any) -> Any:
-        kwargs["weights_only"] = True
-        return original(*args, **kwargs)
+def _forcing(original: Callable[..., Any], **forced: Any) -> Callable[..., Any]:
+    """``original`` called with the keyword arguments ``forced``, whatever the caller passes."""
 
-    return load
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return original(*args, **(kwargs | forced))
 
-
-def _without_pretrained(original: Callable[..., Any]) -> Callable[..., Any]:
-    def create_model(*args: Any, **kwargs: Any) -> Any:
-        kwargs["pretrained"] = False
-        return original(*args, **kwargs)
-
-    return create_model
+    return call
 
 
 @contextlib.contextmanager
@@ -269,12 +255,12 @@ def guarded(entry: BridgedMetric) -> Iterator[None]:
     with _LOCK:
         _patch(_replacements(Resolver(entry)))
         swapped: list[tuple[Any, str, Any]] = [(torch, "load", torch.load)]
-        torch.load = _safe_load(torch.load)
+        torch.load = _forcing(torch.load, weights_only=True)
         if entry.timm_backbone == "replaced":
             import timm
 
             swapped.append((timm, "create_model", timm.create_model))
-            timm.create_model = _without_pretrained(timm.create_model)
+            timm.create_model = _forcing(timm.create_model, pretrained=False)
         try:
             with contextlib.redirect_stdout(sys.stderr):  # pyiqa prints "Loading pretrained ..."
                 yield

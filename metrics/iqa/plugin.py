@@ -31,12 +31,10 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from bench.config import ConfigError
 from bench.contracts import Metric, MetricKind, NoReferenceMetric, PairedMetric, Scores
 from bench.registry import suggest
-from metrics.common import cached_network, failed, quantize_tensor, size_mismatch
+from metrics.common import cached_network, failed, merge, quantize_tensor, size_mismatch
 from metrics.iqa.table import PYIQA_VERSION, BridgedMetric, locate_files, lookup, table
 
 if TYPE_CHECKING:
@@ -69,9 +67,8 @@ class Pyiqa(Metric):
     def __new__(cls, **params: Any) -> Pyiqa:
         name = params.get("metric")
         if not isinstance(name, str):
-            names = list(table())
             raise ConfigError(
-                f"pyiqa needs the metric's name: use pyiqa.<name>, one of {', '.join(names)}"
+                f"pyiqa needs the metric's name: use pyiqa.<name>, one of {', '.join(table())}"
             )
         if name not in table():
             raise ConfigError(
@@ -119,15 +116,11 @@ class Pyiqa(Metric):
             self.load(self.device)
         inputs = [quantize_tensor(batch.to(self.device)) for batch in batches]
         step = self.entry.batch or len(inputs[0])
-        values: list[float] = []
-        errors: list[str | None] = []
+        results: list[tuple[float, str | None]] = []
         with guarded(self.entry), torch.no_grad():
             for start in range(0, len(inputs[0]), step):
-                chunk = [batch[start : start + step] for batch in inputs]
-                chunk_values, chunk_errors = _scores(self.network, chunk)
-                values += chunk_values
-                errors += chunk_errors
-        return Scores(np.asarray(values, dtype=np.float64), tuple(errors))
+                results += _scores(self.network, [batch[start : start + step] for batch in inputs])
+        return merge(results)
 
 
 class PyiqaPaired(Pyiqa, PairedMetric):
@@ -187,22 +180,19 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def _scores(network: Any, chunk: list[Any]) -> tuple[list[float], list[str | None]]:
-    """One pyiqa call on ``chunk``; if pyiqa rejects it, one call per image."""
+def _scores(network: Any, chunk: list[Any]) -> list[tuple[float, str | None]]:
+    """``(value, error)`` per image of one pyiqa call; if pyiqa rejects ``chunk``, one per image."""
     try:
         output = network(*chunk)
         values = output.reshape(-1).double().cpu().numpy().tolist()
         if len(values) == len(chunk[0]):
-            return values, [None] * len(values)
+            return [(value, None) for value in values]
         raise ValueError(f"pyiqa returned {len(values)} values for {len(chunk[0])} images")
     except Exception as exc:
         if len(chunk[0]) > 1:
-            results = [
-                _scores(network, [batch[i : i + 1] for batch in chunk])
-                for i in range(len(chunk[0]))
-            ]
-            return [v for r in results for v in r[0]], [e for r in results for e in r[1]]
-        return [float("nan")], [f"pyiqa: {type(exc).__name__}: {_first_line(exc)}"]
+            singles = ([batch[i : i + 1] for batch in chunk] for i in range(len(chunk[0])))
+            return [result for single in singles for result in _scores(network, single)]
+        return [(float("nan"), f"pyiqa: {type(exc).__name__}: {_first_line(exc)}")]
 
 
 def installed_version() -> str:

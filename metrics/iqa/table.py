@@ -93,11 +93,6 @@ def torch_home() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "torch"
 
 
-def pyiqa_cache() -> Path:
-    """pyiqa's download folder, ``$TORCH_HOME/hub/pyiqa`` (its ``DEFAULT_CACHE_DIR``)."""
-    return torch_home() / "hub" / "pyiqa"
-
-
 def huggingface_cache() -> Path:
     """The Hugging Face hub cache (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``)."""
     if os.environ.get("HF_HUB_CACHE"):
@@ -110,7 +105,7 @@ def cache_folder(cache: Cache) -> Path:
     """The folder of one of the caches a file may sit in."""
     hub = torch_home() / "hub"
     return {
-        "pyiqa": hub / "pyiqa",
+        "pyiqa": hub / "pyiqa",  # pyiqa's download folder, its ``DEFAULT_CACHE_DIR``
         "torch_hub": hub / "checkpoints",
         "clip": hub / "clip",
         "huggingface": huggingface_cache(),
