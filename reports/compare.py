@@ -166,7 +166,7 @@ def sections(comparison: Comparison) -> list[Section]:
     )
     blocks: list[Any] = [Text(intro), *(Text(f"Note: {note}.") for note in comparison.notes)]
     blocks += [FrameBlock(title, frame) for title, frame in _frames(comparison)]
-    return [Section(f"{second} against {first}", 2, tuple(blocks))]
+    return [Section(f"{second} against {first}", tuple(blocks))]
 
 
 def markdown(comparison: Comparison) -> str:

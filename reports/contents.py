@@ -97,6 +97,8 @@ def analyse(
     Raises:
         ReportError: ``baseline`` is not a restorer of the run.
     """
+    import pandas as pd
+
     notes: list[str] = []
     baseline = _baseline(run, baseline, notes)
     run = replace(run, baseline=baseline)  # the baseline's row comes first
@@ -106,7 +108,7 @@ def analyse(
     relative = (
         relative_robustness(summary, run, baseline)
         if baseline
-        else _empty(["dataset", "chain", "restorer", "metric", "relative"])
+        else pd.DataFrame(columns=["dataset", "chain", "restorer", "metric", "relative"])
     )
     tradeoff, fidelity, quality = tradeoff_points(summary, run)
     if tradeoff.empty:
@@ -155,19 +157,10 @@ def _baseline(run: Results, baseline: str | None, notes: list[str]) -> str | Non
     return baseline
 
 
-def _empty(columns: list[str]) -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.DataFrame(columns=list(columns))
-
-
 def _auc_tables(auc: pd.DataFrame, run: Results) -> list[Table]:
     tables = []
     for dataset, part in auc.groupby("dataset", sort=False):
-        part = part.rename(columns={"auc": "mean"}).assign(
-            ci_low=float("nan"), ci_high=float("nan")
-        )
-        part = part.assign(group=part["chain"])
+        part = part.rename(columns={"auc": "mean"}).assign(group=part["chain"])
         columns = [
             Column(metric, run.metrics[metric].higher_is_better, chain)
             for chain in dict.fromkeys(part["chain"])
@@ -193,7 +186,6 @@ def _robustness_tables(relative: pd.DataFrame, run: Results, baseline: str | Non
     tables = []
     for dataset, part in mean_relative(relative).groupby("dataset", sort=False):
         part = part.rename(columns={"mean_relative": "mean"})
-        part = part.assign(ci_low=float("nan"), ci_high=float("nan"))
         metrics = [name for name in run.metrics if name in set(part["metric"])]
         tables.append(
             build_table(

@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bench.run.records import count_failures
+from bench.run.records import KEY_COLUMNS, SET_KEY_COLUMNS, count_failures
 from reports.contents import Report
 from reports.figure_set import FigureSet
 from reports.figures import SavedFigure
@@ -16,8 +17,6 @@ from reports.tables import Table, slug
 
 if TYPE_CHECKING:
     import pandas as pd
-
-FAILURE_COLUMNS = ["dataset", "chain", "severity", "seed", "restorer", "image_id", "error"]
 
 
 @dataclass(frozen=True)
@@ -36,13 +35,6 @@ class Code:
 
 
 @dataclass(frozen=True)
-class TableBlock:
-    """A result table (ranked entries)."""
-
-    table: Table
-
-
-@dataclass(frozen=True)
 class FrameBlock:
     """A plain data table; ``collapsed`` ones are folded away until opened."""
 
@@ -51,22 +43,14 @@ class FrameBlock:
     collapsed: bool = False
 
 
-@dataclass(frozen=True)
-class FigureBlock:
-    """A saved figure."""
-
-    figure: SavedFigure
-
-
-Block = Text | Code | TableBlock | FrameBlock | FigureBlock
+Block = Text | Code | Table | FrameBlock | SavedFigure  # a result table, a saved figure
 
 
 @dataclass(frozen=True)
 class Section:
-    """A heading (level 2 or 3) and its blocks."""
+    """A heading (level 2) and its blocks."""
 
     title: str
-    level: int
     blocks: tuple[Block, ...]
 
     @property
@@ -80,18 +64,18 @@ def build_document(report: Report, figures: FigureSet) -> list[Section]:
         *_tables(report),
         *_comparisons(report),
         *_robustness(report, figures),
-        Section("Trade-off", 2, tuple(FigureBlock(f) for f in figures.tradeoff)),
-        Section("Qualitative results", 2, tuple(FigureBlock(f) for f in figures.qualitative)),
-        Section("Failures", 2, tuple(_failures(report))),
-        Section("Notes", 2, tuple(Text(note) for note in [*report.notes, *figures.notes])),
-        Section("Provenance", 2, tuple(_provenance(report.run.manifest))),
+        Section("Trade-off", tuple(figures.tradeoff)),
+        Section("Qualitative results", tuple(figures.qualitative)),
+        Section("Failures", tuple(_failures(report))),
+        Section("Notes", tuple(Text(note) for note in [*report.notes, *figures.notes])),
+        Section("Provenance", tuple(_provenance(report.run.manifest))),
     ]
 
 
 def _tables(report: Report) -> list[Section]:
     sections = []
     if report.paper is not None:
-        sections.append(Section("Paper layout", 2, (TableBlock(report.paper),)))
+        sections.append(Section("Paper layout", (report.paper,)))
     if report.protocol_score is not None:
         protocol = report.run.manifest["protocol"]
         explain = Text(
@@ -101,8 +85,8 @@ def _tables(report: Report) -> list[Section]:
             "images under their test set's identity threshold / images scored."
         )
         frame = FrameBlock("Protocol score", report.protocol_score)
-        sections.append(Section("Protocol score", 2, (explain, frame)))
-    sections.append(Section("Results", 2, tuple(TableBlock(table) for table in report.tables)))
+        sections.append(Section("Protocol score", (explain, frame)))
+    sections.append(Section("Results", tuple(report.tables)))
     return sections
 
 
@@ -139,16 +123,15 @@ def _comparisons(report: Report) -> list[Section]:
         FrameBlock("Wins / ties / losses", report.wins.rename_axis("restorer").reset_index()),
         FrameBlock("Every paired comparison", report.comparisons, collapsed=True),
     )
-    return [Section("Paired comparisons", 2, blocks)]
+    return [Section("Paired comparisons", blocks)]
 
 
 def _robustness(report: Report, figures: FigureSet) -> list[Section]:
-    blocks: list[Block] = [TableBlock(table) for table in report.auc_tables]
-    blocks += [TableBlock(table) for table in report.robustness_tables]
+    blocks: list[Block] = [*report.auc_tables, *report.robustness_tables]
     if not report.worst.empty:
         blocks.append(FrameBlock("Worst case over degradation types (by area)", report.worst))
-    blocks += [FigureBlock(figure) for figure in figures.robustness]
-    return [Section("Robustness", 2, tuple(blocks))]
+    blocks += figures.robustness
+    return [Section("Robustness", tuple(blocks))]
 
 
 def _failures(report: Report) -> list[Block]:
@@ -161,10 +144,9 @@ def _failures(report: Report) -> list[Block]:
     summary = "; ".join(counts.lines()) or "nothing failed"
     blocks: list[Block] = [Text(f"Of {len(records)} records and {len(sets)} set values: {summary}")]
     if len(failed):
-        blocks.append(FrameBlock("Failed records", failed[FAILURE_COLUMNS]))
+        blocks.append(FrameBlock("Failed records", failed[[*KEY_COLUMNS, "error"]]))
     if len(failed_sets):
-        columns = ["dataset", "chain", "severity", "seed", "restorer", "metric", "error"]
-        blocks.append(FrameBlock("Failed set values", failed_sets[columns]))
+        blocks.append(FrameBlock("Failed set values", failed_sets[[*SET_KEY_COLUMNS, "error"]]))
     reasons = _metric_errors(records)
     if len(reasons):
         blocks.append(FrameBlock("Metric values that could not be computed", reasons))
@@ -185,11 +167,12 @@ def _skipped(manifest: dict[str, Any]) -> pd.DataFrame:
 def _metric_errors(records: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
-    counts: dict[tuple[str, str], int] = {}
-    for row in records[records["status"] == "ok"].to_dict("records"):
-        for metric, reason in json.loads(row["metric_errors"] or "{}").items():
-            if pd.isna(row.get(metric)):  # missing, as count_failures counts it
-                counts[(metric, str(reason))] = counts.get((metric, str(reason)), 0) + 1
+    counts = Counter(
+        (metric, str(reason))
+        for row in records[records["status"] == "ok"].to_dict("records")
+        for metric, reason in json.loads(row["metric_errors"] or "{}").items()
+        if pd.isna(row.get(metric))  # missing, as count_failures counts it
+    )
     rows = [{"metric": m, "reason": r, "rows": n} for (m, r), n in sorted(counts.items())]
     return pd.DataFrame(rows, columns=["metric", "reason", "rows"])
 

@@ -25,7 +25,7 @@ from bench.files import atomic_write_bytes, atomic_write_text
 from bench.run.folder import RunFolder
 from reports.html import escape, page
 from reports.results import Results
-from reports.tables import MISSING, cell_key, format_value, metric_label, slug
+from reports.tables import MISSING, cell_key, format_value, metric_heading, slug
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,8 +110,7 @@ def _body(run: Results, rows: pd.DataFrame, thumbnails: Thumbnails, key: str) ->
     images = ["LQ", "output", *(["GT"] if with_gt else [])]
     header = "".join(f"<th>{name}</th>" for name in ["image", "seed", *images, "status"])
     for name in metrics:
-        arrow = "↑" if run.metrics[name].higher_is_better else "↓"
-        header += f'<th><button type="button">{escape(metric_label(name))} {arrow}</button></th>'
+        header += f'<th><button type="button">{escape(metric_heading(run, name))}</button></th>'
     lines = []
     for row in rows.to_dict("records"):
         cell = (row["dataset"], row["chain"], row["severity"], row["seed"], row["image_id"])

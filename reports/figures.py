@@ -9,6 +9,7 @@ is never parsed as mathtext. Saved files carry no date, so a report is reproduci
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,8 +127,6 @@ def save_figure(
         >>> figure = new_figure(3, 2)
         >>> saved = save_figure(figure, Path("out"), "empty", "An empty figure")  # doctest: +SKIP
     """
-    import io
-
     folder.mkdir(parents=True, exist_ok=True)
     metadata = {
         "png": {"Software": None},
@@ -136,12 +135,11 @@ def save_figure(
     }
     files: list[Path] = []
     for suffix in ("png", *vector):
-        meta = metadata[suffix]
         path = folder / f"{name}.{suffix}"
         if files:  # laid out once, by the first save: the layout is in inches, not pixels
             figure.set_layout_engine("none")
         rendered = io.BytesIO()
-        figure.savefig(rendered, format=suffix, dpi=PRINT_DPI, metadata=meta)
+        figure.savefig(rendered, format=suffix, dpi=PRINT_DPI, metadata=metadata[suffix])
         data = rendered.getvalue()
         atomic_write_bytes(path, _opaque_png(data) if suffix == "png" else data)
         files.append(path)
@@ -151,8 +149,6 @@ def save_figure(
 def _opaque_png(png: bytes) -> bytes:
     """Matplotlib's RGBA PNG of an opaque figure as RGB, compressed harder (a grid of photos
     is a sixth smaller)."""
-    import io
-
     from PIL import Image
 
     buffer = io.BytesIO()

@@ -15,8 +15,9 @@ import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from reports.document import Code, FigureBlock, FrameBlock, Section, TableBlock, Text
-from reports.tables import MISSING, Entry, Table, column_groups, format_value
+from reports.document import Code, FrameBlock, Section, Text
+from reports.figures import SavedFigure
+from reports.tables import MISSING, Entry, Table, column_groups, format_value, show_entry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,17 +69,20 @@ def render(
     """The whole report as one HTML document; ``links`` maps (table key, restorer) to the page
     its row of that table links to (:mod:`reports.drilldown`)."""
     shown = [section for section in sections if section.blocks]
-    nav = " ".join(
-        f'<a href="#{escape(s.anchor)}">{escape(s.title)}</a>' for s in shown if s.level == 2
-    )
-    body = "\n".join(_section(section, links or {}) for section in shown)
-    return page(title, subtitle, nav, body)
+    nav = " ".join(f'<a href="#{escape(s.anchor)}">{escape(s.title)}</a>' for s in shown)
+    parts = []
+    for section in shown:
+        parts += [f'<section id="{escape(section.anchor)}">', f"<h2>{escape(section.title)}</h2>"]
+        parts += [_block(block, links or {}) for block in section.blocks]
+        parts.append("</section>")
+    return page(title, subtitle, nav, "\n".join(parts))
 
 
 def page(title: str, subtitle: str, nav: str, body: str, script: str = "") -> str:
     """An HTML document: ``nav`` and ``body`` are HTML; ``script`` (trusted, not data) runs at the
     end of the body, allowed by its hash."""
-    policy = f"{POLICY}; script-src '{_sha256(script)}'" if script else POLICY
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    policy = f"{POLICY}; script-src 'sha256-{digest}'" if script else POLICY
     ending = f"<script>{script}</script>\n" if script else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -100,33 +104,18 @@ def page(title: str, subtitle: str, nav: str, body: str, script: str = "") -> st
 """
 
 
-def _sha256(script: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-
-
-def _section(section: Section, links: Mapping[tuple[str, str], str]) -> str:
-    tag = f"h{section.level}"
-    parts = [f'<section id="{escape(section.anchor)}">', f"<{tag}>{escape(section.title)}</{tag}>"]
-    parts += [_block(block, links) for block in section.blocks]
-    parts.append("</section>")
-    return "\n".join(parts)
-
-
 def _block(block: object, links: Mapping[tuple[str, str], str]) -> str:
     match block:
         case Text(text=text):
             return f"<p>{escape(text)}</p>"
         case Code(title=title, text=text):
-            return f"<details><summary>{escape(title)}</summary><pre>{escape(text)}</pre></details>"
-        case TableBlock(table=table):
+            return _details(title, f"<pre>{escape(text)}</pre>")
+        case Table() as table:
             return render_table(table, links)
         case FrameBlock(title=title, frame=frame, collapsed=collapsed):
             rendered = render_frame(frame, title)
-            if collapsed:
-                count = f"{title} ({len(frame)} rows)"
-                return f"<details><summary>{escape(count)}</summary>{rendered}</details>"
-            return rendered
-        case FigureBlock(figure=figure):
+            return _details(f"{title} ({len(frame)} rows)", rendered) if collapsed else rendered
+        case SavedFigure() as figure:
             return (
                 f'<figure id="{escape(figure.name)}"><img alt="{escape(figure.title)}" '
                 f'loading="lazy" src="figures/{escape(figure.files[0].name)}">'
@@ -135,6 +124,11 @@ def _block(block: object, links: Mapping[tuple[str, str], str]) -> str:
                 "</figcaption></figure>"
             )
     raise TypeError(f"unknown block {block!r}")
+
+
+def _details(summary: str, body: str) -> str:
+    """``body`` (HTML) folded away under ``summary`` (text) until opened."""
+    return f"<details><summary>{escape(summary)}</summary>{body}</details>"
 
 
 def render_table(table: Table, links: Mapping[tuple[str, str], str] | None = None) -> str:
@@ -167,16 +161,7 @@ def _link(text: str, href: str | None) -> str:
 
 
 def _entry(entry: Entry | None) -> str:
-    if entry is None:
-        return MISSING
-    text = escape(entry.text)
-    return (
-        f"<strong>{text}</strong>"
-        if entry.rank == 1
-        else f"<u>{text}</u>"
-        if entry.rank == 2
-        else text
-    )
+    return show_entry(entry, escape, MISSING, "<strong>{}</strong>", "<u>{}</u>")
 
 
 def render_frame(frame: pd.DataFrame, title: str) -> str:

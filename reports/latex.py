@@ -11,25 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reports.tables import Entry, Table, column_groups, format_value
+from reports.tables import Entry, Table, column_groups, format_value, show_entry
 
 if TYPE_CHECKING:
     import pandas as pd
 
-GREEK = {
-    "α": "alpha",
-    "β": "beta",
-    "γ": "gamma",
-    "δ": "delta",
-    "ε": "epsilon",
-    "η": "eta",
-    "θ": "theta",
-    "λ": "lambda",
-    "μ": "mu",
-    "σ": "sigma",
-    "τ": "tau",
-    "ω": "omega",
-}
 _REPLACEMENTS = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -53,7 +39,18 @@ _REPLACEMENTS = {
     "≤": r"$\leq$",
     "≥": r"$\geq$",
     # Greek letters of parameter names, in labels such as "DR2 (N=4, τ=20)"
-    **{letter: f"$\\{name}$" for letter, name in GREEK.items()},
+    "α": r"$\alpha$",
+    "β": r"$\beta$",
+    "γ": r"$\gamma$",
+    "δ": r"$\delta$",
+    "ε": r"$\epsilon$",
+    "η": r"$\eta$",
+    "θ": r"$\theta$",
+    "λ": r"$\lambda$",
+    "μ": r"$\mu$",
+    "σ": r"$\sigma$",
+    "τ": r"$\tau$",
+    "ω": r"$\omega$",
 }
 PREAMBLE = (
     "% Tables of a dr2bench report. Needs \\usepackage{booktabs} in the preamble.\n"
@@ -108,16 +105,7 @@ def _group_header(table: Table) -> list[str]:
 
 
 def _entry(entry: Entry | None) -> str:
-    if entry is None:
-        return "--"
-    text = escape(entry.text)
-    return (
-        f"\\textbf{{{text}}}"
-        if entry.rank == 1
-        else f"\\underline{{{text}}}"
-        if entry.rank == 2
-        else text
-    )
+    return show_entry(entry, escape, "--", "\\textbf{{{}}}", "\\underline{{{}}}")
 
 
 def render_frame(frame: pd.DataFrame, title: str, key: str) -> str:

@@ -10,8 +10,9 @@ import html
 import re
 from typing import TYPE_CHECKING
 
-from reports.document import Code, FigureBlock, FrameBlock, Section, TableBlock, Text
-from reports.tables import MISSING, Entry, Table, format_value
+from reports.document import Code, FrameBlock, Section, Text
+from reports.figures import SavedFigure
+from reports.tables import MISSING, Entry, Table, format_value, show_entry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +36,7 @@ def render(title: str, sections: list[Section]) -> str:
     for section in sections:
         if not section.blocks:
             continue
-        lines += ["#" * section.level + " " + escape(section.title), ""]
+        lines += [f"## {escape(section.title)}", ""]
         for block in section.blocks:
             lines += [*_block(block), ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -46,30 +47,15 @@ def _block(block: object) -> list[str]:
         case Text(text=text):
             return [escape(text)]
         case Code(title=title, text=text):
-            fence = "`" * max(3, _longest_backtick_run(text) + 1)
-            return [
-                f"<details><summary>{escape(title)}</summary>",
-                "",
-                fence,
-                text,
-                fence,
-                "",
-                "</details>",
-            ]
-        case TableBlock(table=table):
+            longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+            fence = "`" * max(3, longest + 1)  # longer than any run of backticks in the text
+            return _details(title, [fence, text, fence])
+        case Table() as table:
             return render_table(table)
         case FrameBlock(title=title, frame=frame, collapsed=collapsed):
             lines = [f"**{escape(title)}**", "", *render_frame(frame)]
-            if collapsed:
-                return [
-                    f"<details><summary>{escape(title)}</summary>",
-                    "",
-                    *lines,
-                    "",
-                    "</details>",
-                ]
-            return lines
-        case FigureBlock(figure=figure):
+            return _details(title, lines) if collapsed else lines
+        case SavedFigure() as figure:
             return [
                 f"![{escape(figure.title)}](figures/{figure.name}.png)",
                 "",
@@ -78,8 +64,9 @@ def _block(block: object) -> list[str]:
     raise TypeError(f"unknown block {block!r}")
 
 
-def _longest_backtick_run(text: str) -> int:
-    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+def _details(title: str, lines: list[str]) -> list[str]:
+    """``lines`` folded away under ``title`` until opened."""
+    return [f"<details><summary>{escape(title)}</summary>", "", *lines, "", "</details>"]
 
 
 def render_table(table: Table) -> list[str]:
@@ -100,10 +87,7 @@ def render_table(table: Table) -> list[str]:
 
 
 def _entry(entry: Entry | None) -> str:
-    if entry is None:
-        return MISSING
-    text = escape(entry.text)
-    return f"**{text}**" if entry.rank == 1 else f"<u>{text}</u>" if entry.rank == 2 else text
+    return show_entry(entry, escape, MISSING, "**{}**", "<u>{}</u>")
 
 
 def render_frame(frame: pd.DataFrame) -> list[str]:

@@ -40,7 +40,7 @@ def protocol_scores(run: Results) -> pd.DataFrame | None:
         if score is not None:
             overall, why = _overall_values(run, score, cell, ok)
             result = weighted_score(score, overall, why)
-            row |= {term: value for term, value in result.terms.items()}
+            row |= result.terms
             row["total"] = result.total
             row["missing"] = "; ".join(f"{m}: {reason}" for m, reason in result.missing.items())
         if gate is not None and gate.metric in ok:
@@ -78,14 +78,10 @@ def _values(records: pd.DataFrame, metric: str) -> dict[str, float]:
 
 def _set_value(run: Results, cell: dict[str, Any], metric: str) -> tuple[float | None, str | None]:
     sets = run.sets
-    match = sets[
-        (sets["metric"] == metric)
-        & (sets["dataset"] == cell["dataset"])
-        & (sets["chain"] == cell["chain"])
-        & (sets["severity"] == cell["severity"])
-        & (sets["seed"] == cell["seed"])
-        & (sets["restorer"] == cell["restorer"])
-    ]
+    wanted = sets["metric"] == metric
+    for key in KEYS:
+        wanted &= sets[key] == cell[key]
+    match = sets[wanted]
     if match.empty:
         return None, "not computed"
     row = match.iloc[0]

@@ -133,14 +133,10 @@ class GridSpec:
 
 def missing_inputs(run: Results, spec: GridSpec) -> list[Path]:
     """The LQ (and GT) images of the grid that are not in the run folder."""
-    folder = RunFolder(run.folder)
-    paths = []
-    for sample in spec.samples:
-        setting = (spec.dataset, spec.chain, spec.severity, sample.seed)
-        paths.append(folder.lq(*setting, sample.image_id))
-        if spec.with_gt:
-            paths.append(folder.gt(spec.dataset, sample.image_id))
-    return [path for path in paths if not path.exists()]
+    rows = [_row_paths(run, spec, sample) for sample in spec.samples]
+    # each row is LQ, the outputs, then GT (when the grid shows it)
+    inputs = [path for paths in rows for path in (paths[0], *paths[1 + len(spec.restorers) :])]
+    return [path for path in inputs if not path.exists()]
 
 
 @styled
@@ -165,15 +161,9 @@ def grid_figure(run: Results, spec: GridSpec) -> Figure:
             mosaic[top : top + height, left : left + side] = panel
     inches = PANEL_INCHES / side
     width, tall = mosaic.shape[1] * inches, mosaic.shape[0] * inches
-    figure = new_figure(width + CAPTION_INCHES, tall + TITLE_INCHES, layout=None)
-    ax = figure.add_axes(
-        (
-            CAPTION_INCHES / (width + CAPTION_INCHES),
-            0,
-            width / (width + CAPTION_INCHES),
-            tall / (tall + TITLE_INCHES),
-        )
-    )
+    full_width, full_height = width + CAPTION_INCHES, tall + TITLE_INCHES
+    figure = new_figure(full_width, full_height, layout=None)
+    ax = figure.add_axes((CAPTION_INCHES / full_width, 0, width / full_width, tall / full_height))
     ax.imshow(mosaic, interpolation="none")
     ax.set_axis_off()
     for col, title in enumerate(titles):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CURVE = ("dataset", "chain", "restorer", "metric")
+OVER_CHAINS = ("dataset", "restorer", "metric")  # a value over a dataset's chains
 
 
 def severity_curves(summary: pd.DataFrame) -> pd.DataFrame:
@@ -42,13 +43,8 @@ def area_under_curves(summary: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for key, curve in severity_curves(summary).groupby(list(CURVE), sort=False):
         curve = curve.sort_values("severity")
-        rows.append(
-            {
-                **dict(zip(CURVE, key, strict=True)),
-                "severities": len(curve),
-                "auc": normalized_area(curve["severity"].to_numpy(), curve["mean"].to_numpy()),
-            }
-        )
+        area = normalized_area(curve["severity"].to_numpy(), curve["mean"].to_numpy())
+        rows.append({**dict(zip(CURVE, key, strict=True)), "severities": len(curve), "auc": area})
     return pd.DataFrame(rows, columns=[*CURVE, "severities", "auc"])
 
 
@@ -72,21 +68,17 @@ def relative_robustness(summary: pd.DataFrame, run: Results, baseline: str) -> p
     import pandas as pd
 
     curves = severity_curves(summary)
-    base = curves[curves["restorer"] == baseline].set_index(
-        ["dataset", "chain", "metric", "severity"]
-    )["mean"]
+    point = ["dataset", "chain", "metric", "severity"]
+    base = curves.loc[curves["restorer"] == baseline, [*point, "mean"]]
+    paired = curves.merge(base, on=point, how="left", suffixes=("", "_base"))
     rows = []
-    for key, curve in curves.groupby(list(CURVE), sort=False):
-        dataset, chain, _, metric = key
-        index = pd.MultiIndex.from_arrays(
-            [[dataset] * len(curve), [chain] * len(curve), [metric] * len(curve), curve["severity"]]
-        )
-        reference = base.reindex(index).to_numpy()
-        both = np.isfinite(reference) & np.isfinite(curve["mean"].to_numpy())
+    for key, curve in paired.groupby(list(CURVE), sort=False):
+        means, reference = curve["mean"].to_numpy(), curve["mean_base"].to_numpy()
+        both = np.isfinite(reference) & np.isfinite(means)
         if not both.any():
             continue
-        ours, theirs = curve["mean"].to_numpy()[both].sum(), reference[both].sum()
-        higher = run.metrics[metric].higher_is_better
+        ours, theirs = means[both].sum(), reference[both].sum()
+        higher = run.metrics[key[3]].higher_is_better
         numerator, denominator = (theirs, ours) if higher else (ours, theirs)
         value = numerator / denominator if numerator > 0 and denominator > 0 else np.nan
         rows.append({**dict(zip(CURVE, key, strict=True)), "relative": float(value)})
@@ -95,7 +87,7 @@ def relative_robustness(summary: pd.DataFrame, run: Results, baseline: str) -> p
 
 def mean_relative(relative: pd.DataFrame) -> pd.DataFrame:
     """``relative`` averaged over chains: the mCE-style score per (dataset, restorer, metric)."""
-    means = relative.groupby(["dataset", "restorer", "metric"], sort=False)["relative"].mean()
+    means = relative.groupby(list(OVER_CHAINS), sort=False)["relative"].mean()
     return means.rename("mean_relative").reset_index()
 
 
@@ -104,16 +96,9 @@ def worst_case(auc: pd.DataFrame, run: Results) -> pd.DataFrame:
     import pandas as pd
 
     rows = []
-    for key, part in auc.dropna(subset=["auc"]).groupby(
-        ["dataset", "restorer", "metric"], sort=False
-    ):
+    for key, part in auc.dropna(subset=["auc"]).groupby(list(OVER_CHAINS), sort=False):
         higher = run.metrics[key[2]].higher_is_better
         worst = part.loc[part["auc"].idxmin() if higher else part["auc"].idxmax()]
-        rows.append(
-            {
-                **dict(zip(("dataset", "restorer", "metric"), key, strict=True)),
-                "worst_chain": worst["chain"],
-                "worst_auc": float(worst["auc"]),
-            }
-        )
-    return pd.DataFrame(rows, columns=["dataset", "restorer", "metric", "worst_chain", "worst_auc"])
+        where = dict(zip(OVER_CHAINS, key, strict=True))
+        rows.append({**where, "worst_chain": worst["chain"], "worst_auc": float(worst["auc"])})
+    return pd.DataFrame(rows, columns=[*OVER_CHAINS, "worst_chain", "worst_auc"])

@@ -9,7 +9,7 @@ import numpy as np
 
 from reports.figures import HEATMAP, new_figure, restorer_styles, styled
 from reports.results import Results
-from reports.tables import decimals, metric_label
+from reports.tables import decimals, metric_heading, metric_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +38,6 @@ def severity_figure(curves: pd.DataFrame, run: Results, metric: str) -> Figure:
     figure = new_figure(PANEL_WIDTH * columns + 1.4, PANEL_HEIGHT * rows)
     axes = figure.subplots(rows, columns, squeeze=False, sharey=True).ravel()
     styles = restorer_styles(run.restorers)
-    info = run.metrics[metric]
     for ax, chain in zip(axes, chains, strict=False):
         part = curves[curves["chain"] == chain]
         for label in run.restorers:
@@ -50,7 +49,7 @@ def severity_figure(curves: pd.DataFrame, run: Results, metric: str) -> Figure:
         ax.set_xticks(sorted(set(part["severity"])))
     for ax in axes[len(chains) :]:
         ax.set_visible(False)
-    axes[0].set_ylabel(f"{metric_label(metric)} {'↑' if info.higher_is_better else '↓'}")
+    axes[0].set_ylabel(metric_heading(run, metric))
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside right upper", frameon=False)
     return figure
@@ -86,8 +85,7 @@ def heatmap_figure(
     )
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     places = 2 if column == "relative" else None
-    for i, metric in enumerate(metrics):
-        ax = axes[i]
+    for i, (ax, metric) in enumerate(zip(axes, metrics, strict=False)):
         grid = (
             values[values["metric"] == metric]
             .pivot(index="restorer", columns="chain", values=column)
@@ -115,12 +113,5 @@ def _draw_heatmap(ax: Axes, grid: np.ndarray, lower_is_better: bool, places: int
             continue
         brightness = (value - low) / span
         bright = brightness < 0.5 if lower_is_better else brightness >= 0.5
-        ax.text(
-            col,
-            row,
-            f"{value:.{places}f}",
-            ha="center",
-            va="center",
-            fontsize=6,
-            color="black" if bright else "white",
-        )
+        color = "black" if bright else "white"
+        ax.text(col, row, f"{value:.{places}f}", ha="center", va="center", fontsize=6, color=color)

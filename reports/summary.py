@@ -23,12 +23,9 @@ from reports.stats import CONFIDENCE, RESAMPLES, SEED, bootstrap_ci
 if TYPE_CHECKING:
     import pandas as pd
 
+GROUP = ("dataset", "dataset_kind", "chain", "severity", "restorer")
 SUMMARY_COLUMNS = (
-    "dataset",
-    "dataset_kind",
-    "chain",
-    "severity",
-    "restorer",
+    *GROUP,
     "metric",
     "n",
     "mean",
@@ -38,7 +35,6 @@ SUMMARY_COLUMNS = (
     "mean_all",
     "images",
 )
-GROUP = ("dataset", "dataset_kind", "chain", "severity", "restorer")
 
 
 def summarize(
@@ -59,18 +55,16 @@ def summarize(
 
 def _sort_rows(frame: pd.DataFrame, run: Results) -> pd.DataFrame:
     """Sort by cell, then restorers and metrics in the run's order."""
-    restorer_order = {label: i for i, label in enumerate(run.restorers)}
-    metric_order = {name: i for i, name in enumerate(run.metrics)}
-    keys = [column for column in (*CELL, "restorer", "metric") if column in frame.columns]
-
-    def order(column: pd.Series) -> pd.Series:
-        if column.name == "restorer":
-            return column.map(restorer_order)
-        if column.name == "metric":
-            return column.map(metric_order)
-        return column
-
-    return frame.sort_values(keys, key=order, kind="stable", ignore_index=True)
+    order = {
+        "restorer": {label: i for i, label in enumerate(run.restorers)},
+        "metric": {name: i for i, name in enumerate(run.metrics)},
+    }
+    return frame.sort_values(
+        [*CELL, "restorer", "metric"],
+        key=lambda column: column.map(order[column.name]) if column.name in order else column,
+        kind="stable",
+        ignore_index=True,
+    )
 
 
 def _image_rows(run: Results, resamples: int, confidence: float, seed: int) -> list[dict]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +112,11 @@ class Column:
         return "↑" if self.higher_is_better else "↓"
 
 
+def metric_heading(run: Results, metric: str) -> str:
+    """A metric's label and direction, on figure axes and drill-down headers: ``PSNR ↑``."""
+    return f"{metric_label(metric)} {Column(metric, run.metrics[metric].higher_is_better).arrow}"
+
+
 @dataclass(frozen=True)
 class Entry:
     """One number of a table.
@@ -160,6 +166,19 @@ def format_value(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def show_entry(
+    entry: Entry | None, escape: Callable[[object], str], missing: str, best: str, second: str
+) -> str:
+    """An entry as a renderer shows it: ``missing`` where there is none, else its escaped text
+    put into the format string ``best`` (rank 1) or ``second`` (rank 2), or alone."""
+    if entry is None:
+        return missing
+    text = escape(entry.text)
+    return (
+        best.format(text) if entry.rank == 1 else second.format(text) if entry.rank == 2 else text
+    )
 
 
 def column_groups(table: Table) -> list[tuple[str, int]]:
@@ -250,11 +269,12 @@ def build_table(
 ) -> Table:
     """A table of ``summary`` rows: ``columns`` select them by (group, metric).
 
-    ``summary`` must hold one row per restorer and metric within each column group; the group of
-    a row is its ``group`` column when it has one. Rows follow ``run.restorers`` (the baseline
-    first, then the config's order) under their display titles; a set metric's header gives its
-    N (images per set). A value that is trivial for its restorer (:meth:`Results.trivial`) is
-    not ranked. The note says what ``±`` means, and adds what a reader must know of a column.
+    ``summary`` must hold one row per restorer and metric within each column group (its ``mean``,
+    and ``ci_low`` and ``ci_high`` ``with_intervals``); the group of a row is its ``group``
+    column when it has one. Rows follow ``run.restorers`` (the baseline first, then the config's
+    order) under their display titles; a set metric's header gives its N (images per set). A
+    value that is trivial for its restorer (:meth:`Results.trivial`) is not ranked. The note
+    says what ``±`` means, and adds what a reader must know of a column.
     """
     lookup = {
         (getattr(row, "group", ""), row.restorer, row.metric): row
@@ -278,8 +298,10 @@ def build_table(
         cells.append(entries(means, halves, column.higher_is_better, places, trivial))
         notes += [text for text in column_notes(run, column, found, restorers) if text not in notes]
         images = set_images(found)
-        if images:
-            column = replace(column, title=f"{column.label} (N={_span(images)})")
+        if images:  # "N=6", or "N=5–6" when the sets differ
+            low, high = min(images), max(images)
+            span = f"{low}" if low == high else f"{low}–{high}"
+            column = replace(column, title=f"{column.label} (N={span})")
         shown.append(column)
     rows = tuple((label, tuple(column[i] for column in cells)) for i, label in enumerate(restorers))
     return Table(
@@ -290,12 +312,6 @@ def build_table(
         note="; ".join(notes),
         titles={label: run.display(label) for label in restorers},
     )
-
-
-def _span(values: list[int]) -> str:
-    """``"6"``, or ``"5–6"`` when the values differ."""
-    low, high = min(values), max(values)
-    return f"{low}" if low == high else f"{low}–{high}"
 
 
 def set_images(found: list[Any]) -> list[int]:

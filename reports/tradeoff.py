@@ -15,7 +15,7 @@ import numpy as np
 
 from reports.figures import new_figure, restorer_styles, styled
 from reports.results import CELL, Results
-from reports.tables import family, metric_label
+from reports.tables import family, metric_heading
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,15 +84,11 @@ def tradeoff_figure(points: pd.DataFrame, run: Results, fidelity: str, quality: 
     for ax, severity in zip(axes, severities, strict=True):
         _draw_panel(ax, points[points["severity"] == severity], styles)
         ax.set_title(f"severity {severity}")
-        ax.set_xlabel(_axis(run, quality))
-    axes[0].set_ylabel(_axis(run, fidelity))
+        ax.set_xlabel(metric_heading(run, quality))
+    axes[0].set_ylabel(metric_heading(run, fidelity))
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside right upper", frameon=False)
     return figure
-
-
-def _axis(run: Results, metric: str) -> str:
-    return f"{metric_label(metric)} {'↑' if run.metrics[metric].higher_is_better else '↓'}"
 
 
 def _draw_panel(ax: Axes, cell: pd.DataFrame, styles: dict) -> None:
