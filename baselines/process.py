@@ -56,8 +56,7 @@ class ProcessResult:
         lines = [f"$ {' '.join(self.argv)}{where}", f"{self.outcome()} in {self.seconds:.1f} s"]
         for name, text in (("stdout", self.stdout), ("stderr", self.stderr)):
             if text.strip():
-                lines.append(f"--- {name} ---")
-                lines.append(text.rstrip("\n"))
+                lines += [f"--- {name} ---", text.rstrip("\n")]
         return "\n".join(lines)
 
 

@@ -2,46 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dr2.unet import UNetConfig
 
+# ~1.9 M parameters at 64x64: 4 levels (64, 32, 16, 8), attention at 16 and 8; scale-shift norm
+# and residual up/down blocks (the UNetConfig defaults).
+DEMO64 = UNetConfig(
+    image_size=64,
+    model_channels=32,
+    num_res_blocks=1,
+    channel_mult=(1, 2, 2, 2),
+    attention_resolutions=(16, 8),
+    num_head_channels=32,
+)
+
 PRESETS: dict[str, UNetConfig] = {
-    # ~1.9 M parameters at 64x64: 4 levels (64, 32, 16, 8), attention at 16 and 8.
-    "demo64": UNetConfig(
-        image_size=64,
-        model_channels=32,
-        num_res_blocks=1,
-        channel_mult=(1, 2, 2, 2),
-        attention_resolutions=(16, 8),
-        num_head_channels=32,
-        use_scale_shift_norm=True,
-        resblock_updown=True,
-        learn_sigma=False,
-        out_channels=3,
-    ),
+    "demo64": DEMO64,
     # ~1.4 M parameters at 32x32: 3 levels (32, 16, 8), attention at 16 and 8.
-    "demo32": UNetConfig(
-        image_size=32,
-        model_channels=32,
-        num_res_blocks=1,
-        channel_mult=(1, 2, 2),
-        attention_resolutions=(16, 8),
-        num_head_channels=32,
-        use_scale_shift_norm=True,
-        resblock_updown=True,
-        learn_sigma=False,
-        out_channels=3,
-    ),
+    "demo32": replace(DEMO64, image_size=32, channel_mult=(1, 2, 2)),
     # A few thousand parameters' worth of network for tests and smoke runs.
-    "tiny": UNetConfig(
-        image_size=16,
-        model_channels=32,
-        num_res_blocks=1,
-        channel_mult=(1, 2),
-        attention_resolutions=(8,),
-        num_head_channels=32,
-        learn_sigma=False,
-        out_channels=3,
-    ),
+    "tiny": replace(DEMO64, image_size=16, channel_mult=(1, 2), attention_resolutions=(8,)),
 }
 
 

@@ -86,10 +86,6 @@ class DiffusionConfig:
     clip_denoised: bool = True
 
 
-def _to_tensor(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(array, dtype=np.float64)).float()
-
-
 class GaussianDiffusion:
     """The forward process, its posterior and the model's reverse step (epsilon prediction).
 
@@ -157,7 +153,7 @@ class GaussianDiffusion:
             "large_variance": np.append(posterior_variance[1], betas[1:]),
         }
         arrays["log_large_variance"] = np.log(arrays["large_variance"])
-        self._cpu = {name: _to_tensor(value) for name, value in arrays.items()}
+        self._cpu = {name: torch.from_numpy(value).float() for name, value in arrays.items()}
         self._device_cache: dict[torch.device, dict[str, torch.Tensor]] = {
             torch.device("cpu"): self._cpu
         }
@@ -248,19 +244,13 @@ class GaussianDiffusion:
     ) -> dict[str, torch.Tensor]:
         """:meth:`p_mean_variance` given the model's raw ``output`` for ``(x, t)``."""
         channels = x.shape[1]
-        if self.variance == "learned_range":
-            if output.shape[1] != 2 * channels:
-                raise ValueError(
-                    f"learned_range needs {2 * channels} output channels, got {output.shape[1]}"
-                )
-            eps, var_values = output[:, :channels], output[:, channels:]
-        else:
-            if output.shape[1] != channels:
-                raise ValueError(
-                    f"{self.variance} variance needs {channels} output channels, "
-                    f"got {output.shape[1]}"
-                )
-            eps, var_values = output, None
+        learned = self.variance == "learned_range"
+        expected = 2 * channels if learned else channels
+        if output.shape[1] != expected:
+            raise ValueError(
+                f"{self.variance} variance needs {expected} output channels, got {output.shape[1]}"
+            )
+        eps, var_values = output[:, :channels], (output[:, channels:] if learned else None)
         log_variance = self.model_log_variance(t, var_values, x.ndim)
         pred_xstart = self.predict_xstart_from_eps(x, t, eps)
         if clip:

@@ -67,12 +67,9 @@ def save_grid(images: torch.Tensor, path: Path, columns: int = 8) -> None:
     """Save the first ``rows * columns`` uint8 images as one PNG grid."""
     rows = max(1, min(len(images), 64) // columns)
     chosen = images[: rows * columns].permute(0, 2, 3, 1).numpy()
-    grid = np.concatenate(
-        [
-            np.concatenate(list(row), axis=1)
-            for row in chosen.reshape(rows, columns, *chosen.shape[1:])
-        ]
-    )
+    height, width = chosen.shape[1:3]
+    grid = chosen.reshape(rows, columns, height, width, -1).swapaxes(1, 2)
+    grid = grid.reshape(rows * height, columns * width, -1)
     Image.fromarray(grid).save(path)
 
 

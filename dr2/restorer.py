@@ -90,18 +90,12 @@ class DR2(Restorer):
             return locate(CHECKPOINTS[weights])
         return locate("dr2_ffhq256", weights)
 
-    def weights_files(self) -> list[Path]:
+    def _lookup_weights(self) -> list[Path | str]:
+        """The checkpoint (:meth:`model_path`), or why it is missing."""
         try:
             return [self.model_path()]
-        except FileNotFoundError:
-            return []
-
-    def missing_weights(self) -> list[str]:
-        try:
-            self.model_path()
         except FileNotFoundError as exc:
             return [str(exc)]
-        return []
 
     def load(self, device: str = "cpu") -> None:
         import torch
@@ -133,15 +127,9 @@ class DR2(Restorer):
             self.load(str(images.device))
         size = self.sampler.model.config.image_size
         height, width = images.shape[-2:]
-        y = F.interpolate(images, size=(size, size), mode="bicubic", antialias=True)
-        x0 = self.sampler.restore(
-            y.clamp(0, 1) * 2 - 1,
-            seeds,
-            factor=self.params.N,
-            tau=self.params.tau,
-            omega=self.params.omega,
-            batch_invariant=self.params.batch_invariant,
-        )
+        y = F.interpolate(images, size=(size, size), mode="bicubic", antialias=True).clamp(0, 1)
+        p = self.params
+        x0 = self.sampler.restore(y * 2 - 1, seeds, p.N, p.tau, p.omega, p.batch_invariant)
         out = F.interpolate((x0 + 1) / 2, size=(height, width), mode="bicubic", antialias=True)
         return out.clamp(0, 1).to(images.device)
 

@@ -33,6 +33,7 @@ from dr2.diffusion import GaussianDiffusion
 from dr2.resize import LowPass
 
 GuideStep = Literal["previous", "current"]
+OMEGA_GAPS = ((1, 5), (2, 10), (4, 20), (8, 25))  # (largest N, D) of default_omega; 30 above
 
 
 def default_omega(tau: int, factor: int, num_timesteps: int) -> int:
@@ -44,16 +45,7 @@ def default_omega(tau: int, factor: int, num_timesteps: int) -> int:
         >>> default_omega(35, 4, 100), default_omega(90, 16, 100)
         (55, 99)
     """
-    if factor <= 1:
-        gap = 5
-    elif factor == 2:
-        gap = 10
-    elif factor <= 4:
-        gap = 20
-    elif factor <= 8:
-        gap = 25
-    else:
-        gap = 30
+    gap = next((d for largest, d in OMEGA_GAPS if factor <= largest), 30)
     return min(tau + gap, num_timesteps - 1)
 
 
@@ -110,10 +102,7 @@ class DR2Sampler:
 
     def low_pass(self, size: int, factor: int) -> LowPass:
         """The cached Phi_N for ``size`` x ``size`` images."""
-        key = (size, factor)
-        if key not in self._low_pass:
-            self._low_pass[key] = LowPass(size, factor)
-        return self._low_pass[key]
+        return self._low_pass.setdefault((size, factor), LowPass(size, factor))
 
     def resolve_omega(self, tau: int, factor: int, omega: int | None) -> int:
         """``omega`` checked against ``tau`` and K, or the default rule."""

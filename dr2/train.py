@@ -19,7 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -98,18 +98,6 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 @torch.no_grad()
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     """``ema = decay * ema + (1 - decay) * model`` for every parameter and buffer."""
@@ -128,7 +116,8 @@ class Trainer:
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
-        self.device = _device(config.device)
+        auto = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(auto if config.device == "auto" else config.device)
         self.tuner: ThreadTuner | None = None
         if config.threads:
             torch.set_num_threads(config.threads)
@@ -188,7 +177,9 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         """Write ``checkpoint.pt`` atomically."""
-        _atomic_torch_save(self.state(), self.checkpoint_path)
+        tmp = self.checkpoint_path.with_name(self.checkpoint_path.name + ".tmp")
+        torch.save(self.state(), tmp)
+        os.replace(tmp, self.checkpoint_path)
 
     def load_checkpoint(self) -> bool:
         """Resume from ``checkpoint.pt`` if present; True if resumed."""
@@ -338,26 +329,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """A :class:`TrainConfig` from parsed :func:`add_train_arguments` options."""
-    return TrainConfig(
-        data=args.data,
-        out=args.out,
-        size=args.size,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        preset=args.preset,
-        learn_sigma=args.learn_sigma,
-        lr=args.lr,
-        ema_decay=args.ema_decay,
-        seed=args.seed,
-        checkpoint_every=args.checkpoint_every,
-        export_every=args.export_every,
-        export_path=args.export_path,
-        device=args.device,
-        threads=args.threads,
-        amp=args.amp,
-        resume=args.resume,
-    )
+    """A :class:`TrainConfig` from parsed :func:`add_train_arguments` options.
+
+    Every option's destination is the name of the field it sets; other attributes of ``args``
+    (the dr2bench CLI's command and entry point) are left out.
+    """
+    names = {item.name for item in fields(TrainConfig)}
+    return TrainConfig(**{name: value for name, value in vars(args).items() if name in names})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

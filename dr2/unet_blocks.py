@@ -99,11 +99,9 @@ class Upsample(nn.Module):
 
     def __init__(self, channels: int, use_conv: bool, out_channels: int | None = None) -> None:
         super().__init__()
-        self.channels = channels
-        self.out_channels = out_channels or channels
         self.use_conv = use_conv
         if use_conv:
-            self.conv = nn.Conv2d(channels, self.out_channels, 3, padding=1)
+            self.conv = nn.Conv2d(channels, out_channels or channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(x, scale_factor=2, mode="nearest")
@@ -115,14 +113,12 @@ class Downsample(nn.Module):
 
     def __init__(self, channels: int, use_conv: bool, out_channels: int | None = None) -> None:
         super().__init__()
-        self.channels = channels
-        self.out_channels = out_channels or channels
-        self.use_conv = use_conv
+        out_channels = out_channels or channels
         if use_conv:
-            self.op: nn.Module = nn.Conv2d(channels, self.out_channels, 3, stride=2, padding=1)
+            self.op: nn.Module = nn.Conv2d(channels, out_channels, 3, stride=2, padding=1)
+        elif out_channels != channels:
+            raise ValueError("average-pool downsampling cannot change the channel count")
         else:
-            if self.out_channels != channels:
-                raise ValueError("average-pool downsampling cannot change the channel count")
             self.op = nn.AvgPool2d(kernel_size=2, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -157,7 +153,6 @@ class ResBlock(TimestepBlock):
         groups: int = 32,
     ) -> None:
         super().__init__()
-        self.channels = channels
         self.out_channels = out_channels or channels
         self.use_scale_shift_norm = use_scale_shift_norm
         self.in_layers = nn.Sequential(
@@ -233,7 +228,6 @@ class AttentionBlock(nn.Module):
         groups: int = 32,
     ) -> None:
         super().__init__()
-        self.channels = channels
         if num_head_channels == -1:
             self.num_heads = num_heads
         else:

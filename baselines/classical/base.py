@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,3 +72,11 @@ def check_positive(**values: float) -> None:
     for name, value in values.items():
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value}")
+
+
+@dataclass(frozen=True)
+class PositiveParams:
+    """Base of parameter dataclasses whose every field must be positive (checked in order)."""
+
+    def __post_init__(self) -> None:
+        check_positive(**{item.name: getattr(self, item.name) for item in fields(self)})

@@ -13,7 +13,7 @@ import numpy as np
 
 from baselines.classical.base import (
     PerImageRestorer,
-    check_positive,
+    PositiveParams,
     gaussian_blur,
     gaussian_kernel,
 )
@@ -33,7 +33,7 @@ class RichardsonLucy(PerImageRestorer):
     description = "Richardson-Lucy deconvolution of a Gaussian blur"
 
     @dataclass(frozen=True)
-    class Params:
+    class Params(PositiveParams):
         """Attributes:
         sigma: Standard deviation of the Gaussian point spread function, in pixels.
         iterations: Number of Richardson-Lucy iterations.
@@ -41,9 +41,6 @@ class RichardsonLucy(PerImageRestorer):
 
         sigma: float = 1.0
         iterations: int = 10
-
-        def __post_init__(self) -> None:
-            check_positive(sigma=self.sigma, iterations=self.iterations)
 
     def restore_image(self, image: np.ndarray) -> np.ndarray:
         """Deconvolve one image."""
@@ -86,7 +83,7 @@ class Wiener(PerImageRestorer):
     description = "Wiener deconvolution of a Gaussian blur (DCT, mirrored borders)"
 
     @dataclass(frozen=True)
-    class Params:
+    class Params(PositiveParams):
         """Attributes:
         sigma: Standard deviation of the Gaussian point spread function, in pixels.
         balance: Noise-to-signal power ratio (regularisation); larger is smoother.
@@ -94,9 +91,6 @@ class Wiener(PerImageRestorer):
 
         sigma: float = 1.0
         balance: float = 0.01
-
-        def __post_init__(self) -> None:
-            check_positive(sigma=self.sigma, balance=self.balance)
 
     def restore_image(self, image: np.ndarray) -> np.ndarray:
         """Deconvolve one image."""
@@ -120,7 +114,7 @@ class Unsharp(PerImageRestorer):
     description = "Unsharp masking with a Gaussian blur"
 
     @dataclass(frozen=True)
-    class Params:
+    class Params(PositiveParams):
         """Attributes:
         sigma: Standard deviation of the Gaussian blur that defines the detail, in pixels.
         amount: How much of the detail (image minus blur) is added back.
@@ -128,9 +122,6 @@ class Unsharp(PerImageRestorer):
 
         sigma: float = 1.0
         amount: float = 1.0
-
-        def __post_init__(self) -> None:
-            check_positive(sigma=self.sigma, amount=self.amount)
 
     def restore_image(self, image: np.ndarray) -> np.ndarray:
         """Sharpen one image."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from baselines.classical.base import PerImageRestorer, check_positive
+from baselines.classical.base import PerImageRestorer, PositiveParams, check_positive
 
 
 class Bilateral(PerImageRestorer):
@@ -22,7 +22,7 @@ class Bilateral(PerImageRestorer):
     description = "OpenCV bilateral filter: edge-preserving smoothing"
 
     @dataclass(frozen=True)
-    class Params:
+    class Params(PositiveParams):
         """Attributes:
         diameter: Diameter of the neighbourhood in pixels (a disc of radius ``diameter // 2``).
         sigma_color: Colour scale, in the units of [0, 1] intensities (0.1 is 25.5 levels).
@@ -32,11 +32,6 @@ class Bilateral(PerImageRestorer):
         diameter: int = 9
         sigma_color: float = 0.1
         sigma_space: float = 3.0
-
-        def __post_init__(self) -> None:
-            check_positive(
-                diameter=self.diameter, sigma_color=self.sigma_color, sigma_space=self.sigma_space
-            )
 
     def restore_image(self, image: np.ndarray) -> np.ndarray:
         """Filter one image."""

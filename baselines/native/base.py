@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,12 +25,25 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint does not hold the network's parameters; the message names the file and why."""
 
 
+@dataclass(frozen=True)
+class WeightsParams:
+    """Parameters of a native restorer that has no others (``spar``, ``gfpgan``).
+
+    Attributes:
+        weights: Path of its official checkpoint (the file of its ``weights`` entry in the
+            manifest); by default it is looked up in ``$DR2BENCH_HOME/weights``.
+    """
+
+    weights: Path | None = None
+
+
 class NativeRestorer(Restorer):
     """A restorer running one native network from one official checkpoint.
 
     Subclasses set ``weights`` (the manifest entry), ``state_key`` (where the state_dict sits in
-    the file, or ``None`` for a plain state_dict) and implement ``build_network`` and
-    ``run_network``. Their ``Params`` has a ``weights`` field: an explicit checkpoint path.
+    the file, or ``None`` for a plain state_dict), implement ``build_network`` and, when the
+    network takes more than the batch, ``network_inputs``. Their ``Params`` has a ``weights``
+    field: an explicit checkpoint path.
     """
 
     native_size: ClassVar[int | None] = 512
@@ -44,9 +58,13 @@ class NativeRestorer(Restorer):
     def build_network(self) -> nn.Module:
         """The network with freshly initialised parameters."""
 
-    @abstractmethod
-    def run_network(self, batch: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
-        """Restore ``N x 3 x 512 x 512`` faces in [-1, 1] on ``self.device``; about [-1, 1] out."""
+    def network_inputs(self, seeds: Sequence[int]) -> tuple[Any, ...]:
+        """What the network takes after the batch: nothing by default.
+
+        The network restores ``N x 3 x 512 x 512`` faces in [-1, 1] on ``self.device`` (about
+        [-1, 1] out).
+        """
+        return ()
 
     def load(self, device: str = "cpu") -> None:
         """Find the checkpoint, load it strictly into the network and move it to ``device``.
@@ -72,7 +90,7 @@ class NativeRestorer(Restorer):
         size = tuple(images.shape[-2:])
         with torch.inference_mode():
             batch = resize(images.to(self.device), (512, 512)).clamp(0, 1) * 2 - 1
-            restored = (self.run_network(batch, seeds).clamp(-1, 1) + 1) / 2
+            restored = (self.network(batch, *self.network_inputs(seeds)).clamp(-1, 1) + 1) / 2
             restored = resize(restored, size).clamp(0, 1)
         return restored.to(images.device)
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, ClassVar
 from baselines.native.base import NativeRestorer
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
 
@@ -53,6 +52,5 @@ class CodeformerRestorer(NativeRestorer):
 
         return CodeFormer()
 
-    def run_network(self, batch: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
-        assert self.network is not None  # restore() runs the network only once it is loaded
-        return self.network(batch, self.params.w)
+    def network_inputs(self, seeds: Sequence[int]) -> tuple[float]:
+        return (self.params.w,)

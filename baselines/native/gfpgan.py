@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from baselines.native.base import NativeRestorer
+from baselines.native.base import NativeRestorer, WeightsParams
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
     from baselines.networks.gfpgan import GFPGANv1Clean
-
-
-@dataclass(frozen=True)
-class GfpganParams:
-    """Parameters of ``gfpgan``.
-
-    Attributes:
-        weights: Path of ``GFPGANv1.4.pth``; by default it is looked up in
-            ``$DR2BENCH_HOME/weights``.
-    """
-
-    weights: Path | None = None
 
 
 class GfpganRestorer(NativeRestorer):
@@ -38,7 +24,7 @@ class GfpganRestorer(NativeRestorer):
 
     version: ClassVar[int] = 1
     description: ClassVar[str] = "GFPGAN v1.4 (clean architecture), official weights"
-    Params: ClassVar[type] = GfpganParams
+    Params: ClassVar[type] = WeightsParams
     stochastic: ClassVar[bool] = True
     weights: ClassVar[tuple[str, ...]] = ("gfpgan_v1.4",)
     state_key: ClassVar[str | None] = "params_ema"
@@ -48,9 +34,8 @@ class GfpganRestorer(NativeRestorer):
 
         return GFPGANv1Clean()
 
-    def run_network(self, batch: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
-        assert self.network is not None  # restore() runs the network only once it is loaded
-        return self.network(batch, self.noises(seeds))
+    def network_inputs(self, seeds: Sequence[int]) -> tuple[list[torch.Tensor]]:
+        return (self.noises(seeds),)
 
     def noises(self, seeds: Sequence[int]) -> list[torch.Tensor]:
         """StyleGAN2 noise, per layer ``N x 1 x s x s``; image ``i``'s from ``seeds[i]``."""

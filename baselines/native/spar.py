@@ -10,28 +10,12 @@ stage::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from baselines.native.base import NativeRestorer
+from baselines.native.base import NativeRestorer, WeightsParams
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
-
-
-@dataclass(frozen=True)
-class SparParams:
-    """Parameters of ``spar``.
-
-    Attributes:
-        weights: Path of ``SPARNetHD_FFHQ_DR2aug.pth``; by default it is looked up in
-            ``$DR2BENCH_HOME/weights``.
-    """
-
-    weights: Path | None = None
 
 
 class SparRestorer(NativeRestorer):
@@ -41,15 +25,10 @@ class SparRestorer(NativeRestorer):
     description: ClassVar[str] = (
         "SPARNetHD face enhancer (DR2's second stage), official DR2-augmented weights"
     )
-    Params: ClassVar[type] = SparParams
+    Params: ClassVar[type] = WeightsParams
     weights: ClassVar[tuple[str, ...]] = ("sparnethd_dr2aug",)
-    state_key: ClassVar[str | None] = None
 
     def build_network(self) -> nn.Module:
         from baselines.networks.sparnethd import SPARNetHD
 
         return SPARNetHD()
-
-    def run_network(self, batch: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
-        assert self.network is not None  # restore() runs the network only once it is loaded
-        return self.network(batch)

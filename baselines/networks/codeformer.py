@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from baselines.networks.gfpgan import sft_branch
 from baselines.networks.vqgan import Codebook, Encoder, Generator, ResBlock
 
 IMAGE_SIZE = 512
@@ -74,16 +75,8 @@ class FuseSFTBlock(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.encode_enc = ResBlock(2 * channels, channels)
-        self.scale = self._branch(channels)
-        self.shift = self._branch(channels)
-
-    @staticmethod
-    def _branch(channels: int) -> nn.Sequential:
-        return nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1),
-            nn.LeakyReLU(0.2),
-            nn.Conv2d(channels, channels, 3, padding=1),
-        )
+        self.scale = sft_branch(channels)
+        self.shift = sft_branch(channels)
 
     def forward(self, enc_feat: torch.Tensor, dec_feat: torch.Tensor, w: float) -> torch.Tensor:
         joint = self.encode_enc(torch.cat([enc_feat, dec_feat], dim=1))

@@ -51,7 +51,8 @@ class ResBlock(nn.Module):
         return out + self.skip(self._resample(x))
 
 
-def _sft_branch(channels: int) -> nn.Sequential:
+def sft_branch(channels: int) -> nn.Sequential:
+    """3x3 conv, LeakyReLU, 3x3 conv: predicts an SFT scale or shift map (CodeFormer's too)."""
     return nn.Sequential(
         nn.Conv2d(channels, channels, 3, 1, 1),
         nn.LeakyReLU(LEAKY_SLOPE),
@@ -106,8 +107,8 @@ class GFPGANv1Clean(nn.Module):
         self.stylegan_decoder = StyleGAN2GeneratorSFT(
             out_size, num_style_feat, num_mlp, channel_multiplier, narrow
         )
-        self.condition_scale = nn.ModuleList(_sft_branch(channels[size]) for size in up_sizes)
-        self.condition_shift = nn.ModuleList(_sft_branch(channels[size]) for size in up_sizes)
+        self.condition_scale = nn.ModuleList(sft_branch(channels[size]) for size in up_sizes)
+        self.condition_shift = nn.ModuleList(sft_branch(channels[size]) for size in up_sizes)
 
     def forward(self, x: torch.Tensor, noises: Sequence[torch.Tensor]) -> torch.Tensor:
         """Restore ``N x 3 x out_size x out_size`` faces in [-1, 1].

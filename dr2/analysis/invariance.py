@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     import pandas as pd
     import torch
 
-CLEAN = "clean"
-
 
 @dataclass(frozen=True)
 class InvarianceResult:
@@ -106,21 +104,15 @@ def collect(
                 collected.signal[(spec.label, n)].append(float(energy))
         for t in config.steps:
             a = float(alphas_cumprod[t])
-            diffused = torch.stack(
-                [
-                    a**0.5 * version
-                    + (1 - a) ** 0.5
-                    * torch.randn(
-                        version.shape,
-                        generator=noise_generator(config.seed, face, group, t),
-                        dtype=torch.float64,
-                    )
-                    for group, version in enumerate(versions)
-                ]
-            ).float()
+            diffused = []
+            for group, version in enumerate(versions):
+                generator = noise_generator(config.seed, face, group, t)
+                noise = torch.randn(version.shape, generator=generator, dtype=torch.float64)
+                diffused.append(a**0.5 * version + (1 - a) ** 0.5 * noise)
+            batch = torch.stack(diffused).float()
             for n, operator in bands.items():
                 features, labels, faces = collected.features[(n, t)]
-                features.append(extract(operator(diffused), config.features))
+                features.append(extract(operator(batch), config.features))
                 labels.extend(range(len(versions)))
                 faces.extend([face] * len(versions))
         collected.image_ids.append(image_id)
@@ -139,7 +131,7 @@ def measure(
     alphas_cumprod = schedule(config.respacing)
     collected = collect(config, specs, alphas_cumprod, progress)
     closed = closed_form_table(config, specs, collected, alphas_cumprod)
-    set_distances, types_probe, embedding = set_tables(config, specs, collected)
+    set_distances, types_probe, embedding = set_tables(config, specs, collected, alphas_cumprod)
     thresholds = threshold_table(config, specs, closed, set_distances)
     return InvarianceResult(
         config=config,

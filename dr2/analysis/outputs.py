@@ -110,10 +110,6 @@ def summary_dict(result: InvarianceResult) -> dict[str, Any]:
     config = asdict(result.config)
     config["input"] = str(config["input"])
     config["bands"] = list(result.config.bands)
-    thresholds = [
-        {key: (None if _missing(value) else value) for key, value in row.items()}
-        for row in result.thresholds.to_dict(orient="records")
-    ]
     suggestions = {}
     for spec in result.degradations:
         rows = result.thresholds[result.thresholds["degradation"] == spec.label]
@@ -127,17 +123,19 @@ def summary_dict(result: InvarianceResult) -> dict[str, Any]:
         "config": config,
         "images": len(result.image_ids),
         "definitions": DEFINITIONS,
-        "thresholds": _plain(thresholds),
+        "thresholds": _plain(result.thresholds.to_dict(orient="records")),
         "suggestions": suggestions,
     }
 
 
 def _plain(value: Any) -> Any:
-    """numpy and pandas scalars to plain Python, recursively."""
+    """numpy and pandas scalars to plain Python, missing values to None, recursively."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if _missing(value):
+        return None
     if hasattr(value, "item"):
         return value.item()
     return value

@@ -51,14 +51,8 @@ def closed_form_figure(result: InvarianceResult) -> Figure:
     for ax, n in zip(axes, bands, strict=True):
         for label in labels:
             curve = table[(table["degradation"] == label) & (table["N"] == n)]
-            style = styles[label]
-            ax.plot(
-                curve["t"],
-                curve["ratio_mean"].clip(lower=1e-6),
-                label=label,
-                color=style["color"],
-                linestyle=style["linestyle"],
-            )
+            style = {"color": styles[label]["color"], "linestyle": styles[label]["linestyle"]}
+            ax.plot(curve["t"], curve["ratio_mean"].clip(lower=1e-6), label=label, **style)
         ax.axhline(result.config.threshold, color="0.3", linewidth=0.8, linestyle=":")
         ax.set_yscale("log")
         ax.set_ylim(bottom=RATIO_FLOOR)
@@ -66,8 +60,7 @@ def closed_form_figure(result: InvarianceResult) -> Figure:
         ax.set_title(band_name(n))
         ax.set_xlabel("respaced step t")
     axes[0].set_ylabel("signal ratio r(t)  (threshold dotted)")
-    handles, names = axes[0].get_legend_handles_labels()
-    figure.legend(handles, names, loc="outside right upper", frameon=False)
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
     return figure
 
 
@@ -95,8 +88,7 @@ def set_distance_figure(result: InvarianceResult) -> Figure:
         bottom.set_xlabel("respaced step t")
     axes[0, 0].set_ylabel("probe accuracy, held-out faces\n(clean vs degraded; chance dotted)")
     axes[1, 0].set_ylabel("MMD² (cubic kernel)")
-    handles, names = axes[0, 0].get_legend_handles_labels()
-    figure.legend(handles, names, loc="outside right upper", frameon=False)
+    figure.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
     return figure
 
 
@@ -129,16 +121,9 @@ def embedding_figure(result: InvarianceResult) -> Figure:
             features, labels = result.embedding[(n, t)]
             points = pca_2d(features)
             for group, name in enumerate(names):
-                chosen = points[labels == group]
-                ax.scatter(
-                    chosen[:, 0],
-                    chosen[:, 1],
-                    s=5,
-                    color=styles[name]["color"],
-                    marker=styles[name]["marker"],
-                    label=name,
-                    linewidths=0,
-                )
+                x, y = points[labels == group].T
+                style = {"color": styles[name]["color"], "marker": styles[name]["marker"]}
+                ax.scatter(x, y, s=5, label=name, linewidths=0, **style)
             ax.set_title(f"t = {t}, between {separation(points, labels):.2f}", fontsize=7)
             ax.set_xticks([])
             ax.set_yticks([])

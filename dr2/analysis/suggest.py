@@ -28,9 +28,8 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -62,10 +61,6 @@ class Suggestion:
     respacing: int
     candidates: tuple[Candidate, ...]
     reasoning: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
 
 
 def choose(

@@ -16,6 +16,7 @@ Columns (``N`` is the band: 1 for the full band, else the low-pass factor of Phi
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,29 +69,24 @@ def closed_form_table(
 
 
 def set_tables(
-    config: InvarianceConfig, specs: list[ChainSetting], collected: Collected
+    config: InvarianceConfig,
+    specs: list[ChainSetting],
+    collected: Collected,
+    alphas_cumprod: np.ndarray,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]]:
     """Probe and MMD per degradation, the all-types probe, and the features for the embedding."""
     import pandas as pd
 
-    from dr2.analysis.experiment import schedule
-
-    alphas = schedule(config.respacing)
+    probe = functools.partial(probe_accuracy, folds=config.folds, alpha=config.alpha)
     rows, types, embedding = [], [], {}
     for (n, t), (parts, label_list, face_list) in sorted(collected.features.items()):
         features = np.concatenate(parts)
         labels, faces = np.asarray(label_list), np.asarray(face_list)
         embedding[(n, t)] = (features, labels)
-        where = {"N": n, "t": t, "alpha_bar": float(alphas[t])}
+        where = {"N": n, "t": t, "alpha_bar": float(alphas_cumprod[t])}
         for group, spec in enumerate(specs, start=1):
             pair = (labels == 0) | (labels == group)
-            result = probe_accuracy(
-                features[pair],
-                (labels[pair] == group).astype(int),
-                faces[pair],
-                folds=config.folds,
-                alpha=config.alpha,
-            )
+            result = probe(features[pair], (labels[pair] == group).astype(int), faces[pair])
             distance = mmd(features[labels == 0], features[labels == group])
             rows.append(
                 {"degradation": spec.label, "chain": spec.chain, "severity": spec.severity}
@@ -103,7 +99,7 @@ def set_tables(
                     "mmd": distance,
                 }
             )
-        result = probe_accuracy(features, labels, faces, folds=config.folds, alpha=config.alpha)
+        result = probe(features, labels, faces)
         types.append(
             where
             | {

@@ -88,11 +88,9 @@ def set_statistics(faces: torch.Tensor, factor: int) -> SetStatistics:
     mean = low.mean(0)
     deviations = low - mean
     mean_variance = float(deviations.pow(2).mean(dim=(1, 2, 3)).sum()) / (n * (n - 1))
-    powers = []
-    for i in range(0, n, CHUNK):
-        power, sizes = ring_power(deviations[i : i + CHUNK])
-        powers.append(power)
-    per_face = torch.cat(powers) * (n / (n - 1))
+    chunks = [ring_power(deviations[i : i + CHUNK]) for i in range(0, n, CHUNK)]
+    per_face = torch.cat([power for power, _ in chunks]) * (n / (n - 1))
+    sizes = chunks[0][1]
     return SetStatistics(
         factor=factor,
         count=n,
