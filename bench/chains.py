@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bench.config import ConfigError, build, load_yaml, to_dict
+from bench.config import ConfigError, load_config, to_dict
 from bench.contracts import Degradation
 from bench.files import canonical_json
 from bench.registry import DEGRADATIONS, RegistryError, suggest
@@ -113,13 +113,9 @@ class Chain:
         self.check_severity(severity)
         configured: list[tuple[Degradation, int | None]] = []
         for step in self.steps:
-            if step.ladder == BUILTIN:
-                configured.append((DEGRADATIONS.create(step.name, **step.params), severity))
-            elif isinstance(step.ladder, dict):
-                specs = step.params | step.ladder[severity]
-                configured.append((DEGRADATIONS.create(step.name, **specs), None))
-            else:
-                configured.append((DEGRADATIONS.create(step.name, **step.params), None))
+            rung = step.ladder[severity] if isinstance(step.ladder, dict) else {}
+            level = severity if step.ladder == BUILTIN else None
+            configured.append((DEGRADATIONS.create(step.name, **(step.params | rung)), level))
         return configured
 
     def sample(self, rng: np.random.Generator, severity: int) -> list[dict[str, Any]]:
@@ -224,8 +220,7 @@ def _load_builtin(name: str) -> Chain:
 
 
 def _load_file(path: Path) -> Chain:
-    data = load_yaml(path)
-    chain = build(Chain, {} if data is None else data, where=str(path))
+    chain = load_config(Chain, path)
     try:
         _check_chain(chain)
     except (DegradationError, RegistryError) as exc:

@@ -143,24 +143,15 @@ def convert(value: Any, hint: Any, *, where: str) -> Any:
     return _scalar(value, hint, where)
 
 
+# what a scalar field accepts besides its own type, converted to it; a bool is never a number
+_ALSO_ACCEPTED: dict[Any, tuple[type, ...]] = {float: (int,), Path: (str,)}
+
+
 def _scalar(value: Any, hint: Any, where: str) -> Any:
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    elif hint is Path:
-        if isinstance(value, str | Path):
-            return Path(value)
-    elif isinstance(hint, type) and isinstance(value, hint):
-        return value
+    if isinstance(hint, type):
+        accepted = (hint, *_ALSO_ACCEPTED.get(hint, ()))
+        if isinstance(value, accepted) and not (isinstance(value, bool) and hint in (int, float)):
+            return hint(value) if hint in _ALSO_ACCEPTED else value
     name = getattr(hint, "__name__", str(hint))
     raise ConfigError(f"{where}: expected {name}, got {_kind(value)} {value!r}")
 

@@ -51,7 +51,7 @@ def _relative_ids(root: Path) -> tuple[dict[str, Path], dict[str, str]]:
         except UnicodeEncodeError:
             rel = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             problems[rel] = f"{root / rel}: the file name is not valid UTF-8; rename the file"
-        output = _stem(rel).casefold()
+        output = image_stem(rel).casefold()
         if output in outputs and rel not in problems:
             problems[rel] = (
                 f"id '{rel}' and '{outputs[output]}' differ only in letter case or suffix, so "
@@ -145,10 +145,10 @@ class PairedFolderDataset(Dataset):
         """Every LQ image with its GT; a missing pair is an item with a ``problem``."""
         lq_dir, gt_dir = self.folders()
         (lq_images, problems), (gt_images, _) = _relative_ids(lq_dir), _relative_ids(gt_dir)
-        by_stem = {_stem(rel): path for rel, path in gt_images.items()}
+        by_stem = {image_stem(rel): path for rel, path in gt_images.items()}
         items = []
         for rel, path in lq_images.items():
-            gt = gt_images.get(rel) or by_stem.get(_stem(rel))
+            gt = gt_images.get(rel) or by_stem.get(image_stem(rel))
             problem = problems.get(rel)
             if gt is None:
                 problem = f"no ground truth for {path} (expected {gt_dir / rel} or same stem)"
@@ -158,8 +158,8 @@ class PairedFolderDataset(Dataset):
     def unmatched_gt(self) -> list[str]:
         """GT ids with no LQ image."""
         lq_dir, gt_dir = self.folders()
-        lq_stems = {_stem(rel) for rel in _relative_ids(lq_dir)[0]}
-        return [rel for rel in _relative_ids(gt_dir)[0] if _stem(rel) not in lq_stems]
+        lq_stems = {image_stem(rel) for rel in _relative_ids(lq_dir)[0]}
+        return [rel for rel in _relative_ids(gt_dir)[0] if image_stem(rel) not in lq_stems]
 
     def skipped(self) -> list[str]:
         """Files in the LQ and GT folders that are not part of the dataset, with the reason."""
@@ -171,7 +171,8 @@ class PairedFolderDataset(Dataset):
         return _not_image_notes(lq_dir) + _not_image_notes(gt_dir) + unmatched
 
 
-def _stem(rel: str) -> str:
+def image_stem(rel: str) -> str:
+    """An id without its image suffix: ``a/b.png`` and ``a/b.jpg`` are both ``a/b``."""
     path = Path(rel)
     return path.with_suffix("").as_posix() if path.suffix.lower() in IMAGE_SUFFIXES else rel
 

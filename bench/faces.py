@@ -45,32 +45,16 @@ def ffhq_quad(landmarks: np.ndarray) -> np.ndarray:
     axis *= max(np.hypot(*eye_span) * 2.0, np.hypot(*eye_to_mouth) * 1.8)
     normal = np.flipud(axis) * [-1, 1]
     centre = eye_mid + eye_to_mouth * 0.1
-    return np.stack(
-        [
-            centre - axis - normal,
-            centre - axis + normal,
-            centre + axis + normal,
-            centre + axis - normal,
-        ]
-    )
+    left, right = centre - axis, centre + axis  # the ends of the eye-level axis
+    return np.stack([left - normal, left + normal, right + normal, right - normal])
 
 
 def align_face(image: np.ndarray, landmarks: np.ndarray, size: int = 512) -> np.ndarray:
     """The FFHQ-aligned ``size x size`` crop of a uint8 ``H x W x 3`` image."""
     quad = ffhq_quad(landmarks)
-    pad = (
-        int(
-            np.ceil(
-                max(
-                    0.0,
-                    -quad.min(),
-                    (quad[:, 0] - image.shape[1]).max(),
-                    (quad[:, 1] - image.shape[0]).max(),
-                )
-            )
-        )
-        + 2
-    )
+    height, width = image.shape[:2]
+    outside = max(0.0, -quad.min(), (quad[:, 0] - width).max(), (quad[:, 1] - height).max())
+    pad = int(np.ceil(outside)) + 2
     padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
     big = size * SUPERSAMPLE
     crop = Image.fromarray(padded).transform(
@@ -173,16 +157,14 @@ class DlibModels:
     def __init__(self) -> None:
         import dlib
 
-        models = "face_recognition_models"
+        def model(file: str) -> str:
+            return str(package_file("face_recognition_models", "models", file))
+
         self.detector = dlib.get_frontal_face_detector()
-        self.five_points = dlib.shape_predictor(
-            str(package_file(models, "models", "shape_predictor_5_face_landmarks.dat"))
-        )
-        self.sixty_eight = dlib.shape_predictor(
-            str(package_file(models, "models", "shape_predictor_68_face_landmarks.dat"))
-        )
+        self.five_points = dlib.shape_predictor(model("shape_predictor_5_face_landmarks.dat"))
+        self.sixty_eight = dlib.shape_predictor(model("shape_predictor_68_face_landmarks.dat"))
         self.recogniser = dlib.face_recognition_model_v1(
-            str(package_file(models, "models", "dlib_face_recognition_resnet_model_v1.dat"))
+            model("dlib_face_recognition_resnet_model_v1.dat")
         )
 
     def detect(

@@ -159,9 +159,8 @@ def to_tensor(images: np.ndarray | Sequence[np.ndarray], device: str = "cpu") ->
     )
     if batch.dtype == np.uint8:
         batch = batch.astype(np.float32) / np.float32(255.0)
-    return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)).to(
-        device
-    )
+    batch = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
+    return torch.from_numpy(batch).to(device)
 
 
 def to_numpy(batch: torch.Tensor) -> list[np.ndarray]:
@@ -173,11 +172,6 @@ def to_numpy(batch: torch.Tensor) -> list[np.ndarray]:
 def to_pil(image: np.ndarray) -> Image.Image:
     """A float or uint8 ``H x W x 3`` image to a Pillow RGB image."""
     return Image.fromarray(image if image.dtype == np.uint8 else to_uint8(image), mode="RGB")
-
-
-def from_pil(image: Image.Image) -> np.ndarray:
-    """A Pillow image to float32 RGB by the decoding rules above (EXIF not re-applied)."""
-    return _to_rgb_float(image)
 
 
 def list_images(root: str | Path) -> list[Path]:

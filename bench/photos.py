@@ -188,10 +188,9 @@ def _too_weak(box: tuple[int, ...], score: float, params: FaceCropParams) -> str
     """Why a detected face is left out, or ``None``."""
     left, top, right, bottom = box
     side = min(right - left, bottom - top)
-    reasons = [
-        f"{side} px is smaller than min_face {params.min_face}" if side < params.min_face else "",
-        f"score {score:.2f} is below min_score {params.min_score}"
-        if score < params.min_score
-        else "",
-    ]
-    return "; ".join(r for r in reasons if r) or None
+    reasons = []
+    if side < params.min_face:
+        reasons.append(f"{side} px is smaller than min_face {params.min_face}")
+    if score < params.min_score:
+        reasons.append(f"score {score:.2f} is below min_score {params.min_score}")
+    return "; ".join(reasons) or None

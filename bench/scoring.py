@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from bench.contracts import Metric, Unavailable
-from bench.images import IMAGE_SUFFIXES, list_images, read_image
+from bench.datasets import image_stem
+from bench.images import list_images, read_image
 from bench.parallel import prefetched
 from bench.registry import METRICS
 from bench.run.stages import (
@@ -53,15 +54,10 @@ def relative_images(folder: Path) -> dict[str, Path]:
     return {path.relative_to(folder).as_posix(): path for path in list_images(folder)}
 
 
-def _without_suffix(rel: str) -> str:
-    path = Path(rel)
-    return path.with_suffix("").as_posix() if path.suffix.lower() in IMAGE_SUFFIXES else rel
-
-
 def match(pred: dict[str, Path], other: dict[str, Path]) -> tuple[dict[str, Path], list[str]]:
     """``other``'s image for each output id (same path, else same path without suffix)."""
-    by_stem = {_without_suffix(rel): path for rel, path in other.items()}
-    found = {rel: other.get(rel) or by_stem.get(_without_suffix(rel)) for rel in pred}
+    by_stem = {image_stem(rel): path for rel, path in other.items()}
+    found = {rel: other.get(rel) or by_stem.get(image_stem(rel)) for rel in pred}
     matched = {rel: path for rel, path in found.items() if path is not None}
     used = {path for path in matched.values()}
     return matched, sorted(rel for rel, path in other.items() if path not in used)
@@ -151,10 +147,9 @@ def read_batches(pairing: Pairing, roles: set[str], size: int) -> Iterator[Batch
     for start in range(0, len(ids), size):
         chunk = ids[start : start + size]
         images = {i: read_image(pairing.pred[i]) for i in chunk}
-        refs: dict[str, dict[str, np.ndarray]] = {
+        refs = {
             role: {i: read_image(sources[role][i]) for i in chunk if i in sources[role]}
-            for role in ("gt", "input")
-            if role in roles
+            for role in sorted(roles)
         }
         yield Batch(chunk, images, refs)
 

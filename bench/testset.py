@@ -17,6 +17,7 @@ nothing that varies between runs (no time, no output path, no worker count).
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -110,17 +111,13 @@ def run_job(job: Job) -> Result:
     return Result(record, sha256_bytes(lq_bytes), sha256_bytes(gt_bytes), size)
 
 
-def _init_worker(chain: str) -> None:
-    _chain(chain)
-
-
 def run_jobs(jobs: list[Job], workers: int) -> list[Result]:
     """Run ``jobs`` in this process (``workers`` 1) or in a pool of fresh processes."""
     if workers < 1:
         raise DatasetError(f"workers must be at least 1, got {workers}")
     if workers == 1 or len(jobs) < 2:
         return [run_job(job) for job in jobs]
-    with worker_pool(workers, _init_worker, (jobs[0].chain,)) as pool:
+    with worker_pool(workers, _chain, (jobs[0].chain,)) as pool:  # each worker loads the chain
         return list(pool.map(run_job, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
 
 
@@ -171,11 +168,10 @@ def write_outputs(
     write_params(output / "params.jsonl", [result.record for result in results])
     ordered = sorted(results, key=lambda result: result.record["id"])
     files = {"params.jsonl": sha256_file(output / "params.jsonl")}
-    sizes: dict[str, int] = {}
     for result in ordered:
         files[f"lq/{result.record['id']}"] = result.lq_sha256
         files[f"gt/{result.record['id']}"] = result.gt_sha256
-        sizes[result.size] = sizes.get(result.size, 0) + 1
+    sizes = Counter(result.size for result in results)
     manifest = {
         "tool": "dr2bench",
         "version": __version__,

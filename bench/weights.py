@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from bench.config import build, load_yaml
 from bench.errors import Unavailable
-from bench.files import cached_sha256, sha256_file
+from bench.files import cached_sha256
 from bench.home import weights_dir
 from bench.registry import suggest
 
@@ -219,13 +219,6 @@ def check_sha256(path: Path, item: WeightsEntry) -> None:
         f"{path} is not the published {item.file}: its sha256 does not start with "
         f"{item.sha256} (it is {digest}); {remedy}"
     )
-
-
-def verify(path: str | Path, item: WeightsEntry) -> bool | None:
-    """Whether ``path`` matches the manifest's sha256 (a prefix is accepted); None if unknown."""
-    if not item.sha256:
-        return None
-    return sha256_file(path).startswith(item.sha256)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

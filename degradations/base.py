@@ -63,7 +63,7 @@ class Field:
 
     def check(self, value: Any, where: str) -> Any:
         """Return ``value`` as this field's type, or raise naming ``where``."""
-        if self.kind is float and _is_number(value):
+        if self.kind is float and isinstance(value, int | float) and not isinstance(value, bool):
             try:
                 value = float(value)
             except OverflowError:
@@ -112,10 +112,6 @@ class Field:
                 return int(rng.integers(low, high, endpoint=True))
             return float(rng.uniform(low, high))
         return self.check(spec, "value")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class SampledDegradation(Degradation):

@@ -35,12 +35,8 @@ class GaussianNoise(SampledDegradation):
     defaults = {"sigma": [0.0, 20.0], "grey": False, "seed": [0, SEED_HIGH]}
 
     def transform(self, image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-        draw = np.random.RandomState(params["seed"])
-        height, width = image.shape[:2]
-        if params["grey"]:
-            noise = np.float32(draw.randn(height, width)) * params["sigma"] / 255.0
-            noise = noise[:, :, None]
-        else:
-            bgr_noise = np.float32(draw.randn(height, width, 3)) * params["sigma"] / 255.0
-            noise = bgr_noise[:, :, ::-1]
+        shape = image.shape[:2] if params["grey"] else image.shape  # colour noise: BGR order
+        noise = np.float32(np.random.RandomState(params["seed"]).randn(*shape))
+        noise = noise * params["sigma"] / 255.0
+        noise = noise[:, :, None] if params["grey"] else noise[:, :, ::-1]
         return np.clip(image + noise, 0.0, 1.0)

@@ -17,20 +17,23 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
+from bench.commands.restore import add_settings, parse_settings
 from bench.config import ConfigError
+
+
+def _names(values: list[str]) -> tuple[str, ...]:
+    """``["a", "b,c"]`` to ``("a", "b", "c")``: space- or comma-separated values."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
 def _ints(values: list[str]) -> tuple[int, ...]:
     """``["4", "8,16"]`` to ``(4, 8, 16)``: space- or comma-separated integers."""
     try:
-        return tuple(int(part) for value in values for part in value.split(",") if part.strip())
+        return tuple(int(part) for part in _names(values))
     except ValueError as exc:
         raise ConfigError(f"expected integers, got {' '.join(values)!r}") from exc
-
-
-def _names(values: list[str]) -> tuple[str, ...]:
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,14 +64,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _common(parser: argparse.ArgumentParser, lowpass: str) -> None:
+def _list(parser: argparse.ArgumentParser, flag: str, default: str, help: str, **kw: Any) -> None:
+    """An option of space- or comma-separated values; its help names the default."""
     parser.add_argument(
-        "--lowpass",
-        nargs="+",
-        default=[lowpass],
-        metavar="N",
-        help=f"low-pass factors N (default {lowpass})",
+        flag, nargs="+", default=[default], help=f"{help} (default {default})", **kw
     )
+
+
+def _common(parser: argparse.ArgumentParser, lowpass: str) -> None:
+    _list(parser, "--lowpass", lowpass, "low-pass factors N", metavar="N")
     parser.add_argument(
         "--respacing",
         type=int,
@@ -89,24 +93,9 @@ def _common(parser: argparse.ArgumentParser, lowpass: str) -> None:
 def _invariance_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, type=Path, help="folder of clean faces")
     parser.add_argument("--output", required=True, type=Path, help="folder for the results")
-    parser.add_argument(
-        "--chains",
-        nargs="+",
-        default=["classic,unseen"],
-        help="degradation chains (default classic,unseen)",
-    )
-    parser.add_argument(
-        "--severities",
-        nargs="+",
-        default=["1,3,5"],
-        help="severities of every chain (default 1,3,5)",
-    )
-    parser.add_argument(
-        "--steps",
-        nargs="+",
-        default=["0,10,20,30,40,60,80"],
-        help="respaced steps of the probe and MMD (default 0,10,20,30,40,60,80)",
-    )
+    _list(parser, "--chains", "classic,unseen", "degradation chains")
+    _list(parser, "--severities", "1,3,5", "severities of every chain")
+    _list(parser, "--steps", "0,10,20,30,40,60,80", "respaced steps of the probe and MMD")
     parser.add_argument(
         "--features",
         choices=["spectrum", "inception"],
@@ -140,42 +129,18 @@ def _suggest_arguments(parser: argparse.ArgumentParser) -> None:
 def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, type=Path, help="folder of clean faces")
     parser.add_argument("--output", required=True, type=Path, help="the run folder")
-    parser.add_argument(
-        "--N",
-        dest="factors",
-        nargs="+",
-        default=["4,8,16"],
-        help="low-pass factors of the grid (default 4,8,16)",
-    )
-    parser.add_argument(
-        "--tau",
-        dest="taus",
-        nargs="+",
-        default=["20,35,50"],
-        help="output steps of the grid (default 20,35,50)",
-    )
+    _list(parser, "--N", "4,8,16", "low-pass factors of the grid", dest="factors")
+    _list(parser, "--tau", "20,35,50", "output steps of the grid", dest="taus")
     parser.add_argument("--restorer", default="dr2", help="the DR2 restorer (default dr2)")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a fixed restorer parameter (YAML value); repeatable",
-    )
-    parser.add_argument(
-        "--baselines",
-        nargs="+",
-        default=["identity"],
-        help="restorers beside the grid (default identity)",
-    )
+    add_settings(parser, "a fixed restorer parameter (YAML value); repeatable")
+    _list(parser, "--baselines", "identity", "restorers beside the grid")
     parser.add_argument("--chains", nargs="+", default=["classic"], help="default classic")
     parser.add_argument("--severities", nargs="+", default=["3"], help="default 3")
-    parser.add_argument(
+    _list(
+        parser,
         "--metrics",
-        nargs="+",
-        default=["psnr,fid"],
-        help="metrics: a fidelity (psnr, ids) and a quality (fid, niqe) one "
-        "for the trade-off figure (default psnr,fid)",
+        "psnr,fid",
+        "metrics: a fidelity (psnr, ids) and a quality (fid, niqe) one for the trade-off figure",
     )
     parser.add_argument("--limit", type=int, help="first N images only")
     parser.add_argument("--seed", type=int, default=0, help="run seed")
@@ -249,7 +214,6 @@ def _run_suggest(args: argparse.Namespace) -> int:
 
 
 def _run_sweep(args: argparse.Namespace) -> int:
-    from bench.commands.restore import parse_settings
     from dr2.analysis.sweep import SweepSpec, run_sweep, write_sweep_config
 
     spec = SweepSpec(

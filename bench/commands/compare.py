@@ -30,9 +30,8 @@ def main(args: argparse.Namespace) -> int:
     for other in args.runs[1:]:
         comparison = compare_runs(base, load_results(other))
         stem = args.out / f"{other.name}-vs-{args.runs[0].name}"
-        atomic_write_text(stem.with_suffix(".md"), markdown(comparison))
-        atomic_write_text(stem.with_suffix(".tex"), latex(comparison))
-        atomic_write_text(stem.with_suffix(".html"), html(comparison))
+        for suffix, render in ((".md", markdown), (".tex", latex), (".html", html)):
+            atomic_write_text(stem.with_suffix(suffix), render(comparison))
         atomic_write_text(stem.with_suffix(".csv"), comparison.differences.to_csv(index=False))
         better = comparison.differences["better"].value_counts().to_dict()
         print(

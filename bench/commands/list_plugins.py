@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 
 from bench.registry import REGISTRIES, PluginInfo, Registry, RegistryError
 
@@ -23,15 +24,7 @@ def describe(registry: Registry) -> list[dict]:
             info = registry.info(name)
         except RegistryError as exc:
             info = PluginInfo(name=name, version=0, description=f"BROKEN: {exc}", source="?")
-        rows.append(
-            {
-                "name": info.name,
-                "version": info.version,
-                "description": info.description,
-                "source": info.source,
-                "tags": list(info.tags),
-            }
-        )
+        rows.append(asdict(info) | {"tags": list(info.tags)})
     return rows
 
 

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,33 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="report folder (default: RUN_DIR/report)")
 
 
-def write_report(run_dir: str | Path) -> Path | None:
-    """The full report of a run folder in ``RUN_DIR/report``; returns the HTML file.
-
-    Raises:
-        bench.run.folder.RunFolderError: The run folder cannot be read.
-    """
-    from reports.build import build_report
-
-    return build_report(run_dir).html
-
-
 def main(args: argparse.Namespace) -> int:
-    from bench.run.folder import RunFolderError
     from reports.build import build_report, parse_formats
-    from reports.results import ReportError
 
-    try:
-        files = build_report(
-            args.run_dir,
-            args.out,
-            formats=parse_formats(args.format),
-            baseline=args.baseline,
-            figure_formats=tuple(args.figure_formats.split(",")) if args.figure_formats else (),
-        )
-    except (ReportError, RunFolderError) as exc:
-        print(f"dr2bench report: error: {exc}", file=sys.stderr)
-        return 2
+    files = build_report(  # a RunFolderError or ReportError: one line from bench.cli, status 2
+        args.run_dir,
+        args.out,
+        formats=parse_formats(args.format),
+        baseline=args.baseline,
+        figure_formats=tuple(args.figure_formats.split(",")) if args.figure_formats else (),
+    )
     print(f"report: {len(files.files)} files in {files.folder}")
     if files.html is not None:
         print(files.html)

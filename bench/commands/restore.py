@@ -32,12 +32,8 @@ RUN_FOLDER = ".run"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--restorer", required=True, help="registered name, e.g. nlmeans")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a restorer parameter (the value is read as YAML: 3, 0.5, true, [1, 2]); repeatable",
+    add_settings(
+        parser, "a restorer parameter (the value is read as YAML: 3, 0.5, true, [1, 2]); repeatable"
     )
     parser.add_argument("--input", required=True, type=Path, help="folder of images (recursive)")
     parser.add_argument("--output", required=True, type=Path, help="folder for the PNG outputs")
@@ -52,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, help="seconds a batch may take; a hang fails only its images"
     )
+
+
+def add_settings(parser: argparse.ArgumentParser, help: str) -> None:
+    """The repeatable option ``--set KEY=VALUE``, read by :func:`parse_settings`."""
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=help)
 
 
 def parse_settings(settings: list[str], params_type: type | None = None) -> dict[str, Any]:
@@ -104,13 +105,13 @@ def _text_fields(params_type: type | None) -> dict[str, bool]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.run.config import run_config
+    from bench.run.config import grid_points, run_config
     from bench.run.executors import make_executor
     from bench.run.runner import Runner
     from bench.run.stages import PluginRef
 
     params = parse_settings(args.set, RESTORERS.get(args.restorer).Params)
-    sources = _inputs(args.input, args.output)
+    _check_folders(args.input, args.output)
     dataset = args.dataset or args.input.resolve().name
     config = run_config(
         {
@@ -126,7 +127,7 @@ def main(args: argparse.Namespace) -> int:
         },
         "--restorer/--set",
     )
-    point = config_point(config)
+    (point,) = grid_points(config)
     try:  # load once here: a bad parameter or weights file is the user's, said in one line
         PluginRef("restorer", point.name, point.params_json).load(args.device)
     except (ValueError, RuntimeError, OSError) as exc:
@@ -137,36 +138,21 @@ def main(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     failures = _export(summary.run_dir, dataset, args.seed, args.output)
-    _write_report(args, point, sources, failures, summary.run_dir)
-    _print_summary(args, len(sources), failures)
+    _report(args, point, summary, failures)
     return 1 if failures else 0
 
 
-def config_point(config: Any) -> Any:
-    """The one grid point of a restore's config."""
-    from bench.run.config import grid_points
-
-    (point,) = grid_points(config)
-    return point
-
-
-def _inputs(input_dir: Path, output_dir: Path) -> list[str]:
-    """The input folder's image ids, as the run's dataset sees them (a name that cannot be an
-    id fails its image, with the reason, in the run)."""
-    from bench.datasets import FolderDataset
+def _check_folders(input_dir: Path, output_dir: Path) -> None:
+    """Raise unless ``input_dir`` is a folder with images and ``output_dir`` is another one (an
+    image whose name cannot be an id fails, with the reason, in the run)."""
+    from bench.images import list_images
 
     if not input_dir.is_dir():
         raise FileNotFoundError(f"--input {input_dir}: not a folder")
     if output_dir.resolve() == input_dir.resolve():
         raise ConfigError(f"--output {output_dir}: must not be the input folder")
-    ids = [item.id for item in FolderDataset(path=input_dir, paired=False).items()]
-    if not ids:
+    if not list_images(input_dir):
         raise FileNotFoundError(f"--input {input_dir}: no images found")
-    return ids
-
-
-def _output_name(image_id: str) -> str:
-    return Path(image_id).with_suffix(".png").as_posix()
 
 
 def _export(run_dir: Path, dataset: str, seed: int, output: Path) -> dict[str, str]:
@@ -177,14 +163,13 @@ def _export(run_dir: Path, dataset: str, seed: int, output: Path) -> dict[str, s
 
     folder = RunFolder(run_dir)
     records = pd.read_parquet(folder.table_path("records"))
-    errors = dict(zip(records["image_id"], records["error"], strict=True))
     failures = {}
-    for image_id, status in zip(records["image_id"], records["status"], strict=True):
+    for image_id, status, error in records[["image_id", "status", "error"]].itertuples(index=False):
         if status != "ok":
-            failures[image_id] = str(errors[image_id]).removeprefix("input: ")
+            failures[image_id] = str(error).removeprefix("input: ")
             continue
         restored = folder.output("restored", dataset, "none", 0, seed, image_id)
-        target = output / _output_name(image_id)
+        target = output / Path(image_id).with_suffix(".png").as_posix()
         target.parent.mkdir(parents=True, exist_ok=True)
         target.unlink(missing_ok=True)
         try:
@@ -194,13 +179,9 @@ def _export(run_dir: Path, dataset: str, seed: int, output: Path) -> dict[str, s
     return failures
 
 
-def _write_report(
-    args: argparse.Namespace,
-    point: Any,
-    sources: list[str],
-    failures: dict[str, str],
-    run_dir: Path,
-) -> None:
+def _report(args: argparse.Namespace, point: Any, summary: Any, failures: dict[str, str]) -> None:
+    """Write ``restore.json`` and ``restore.log`` beside the outputs, and print the summary."""
+    total = summary.rows
     atomic_write_json(
         args.output / "restore.json",
         {
@@ -210,15 +191,12 @@ def _write_report(
             "input": str(args.input),
             "seed": args.seed,
             "device": args.device,
-            "images": len(sources),
-            "restored": len(sources) - len(failures),
+            "images": total,
+            "restored": total - len(failures),
             "failures": dict(sorted(failures.items())),
         },
     )
-    shutil.copyfile(run_dir / "run.log", args.output / "restore.log")
-
-
-def _print_summary(args: argparse.Namespace, total: int, failures: dict[str, str]) -> None:
+    shutil.copyfile(summary.run_dir / "run.log", args.output / "restore.log")
     print(f"{args.restorer}: restored {total - len(failures)} of {total} images -> {args.output}")
     for image_id, reason in sorted(failures.items())[:SHOWN_FAILURES]:
         print(f"  failed {image_id}: {reason}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -56,8 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from bench.run.config import load_run_config
     from bench.run.executors import make_executor
-    from bench.run.journal import RunLockedError
-    from bench.run.runner import ConfigChangedError, Runner
+    from bench.run.runner import Runner
 
     config = load_run_config(
         args.config,
@@ -73,19 +71,15 @@ def main(args: argparse.Namespace) -> int:
         summary = Runner(config, executor, progress=not args.quiet).run(
             resume=args.resume, dry_run=args.dry_run, retry_failed=args.retry_failed
         )
-    except (RunLockedError, ConfigChangedError) as exc:
-        print(f"dr2bench run: error: {exc}", file=sys.stderr)
-        return 2
     finally:
         executor.close()
     if args.dry_run:
         return 0
-    computed = sum(summary.computed.values())
-    if computed == 0:
-        print(f"nothing new to compute: all {summary.rows} rows were cached")
-    else:
-        done = ", ".join(f"{phase} {n}" for phase, n in summary.computed.items() if n)
+    done = ", ".join(f"{phase} {n}" for phase, n in summary.computed.items() if n)
+    if done:
         print(f"computed: {done}")
+    else:
+        print(f"nothing new to compute: all {summary.rows} rows were cached")
     print(f"{summary.rows} rows in {summary.run_dir / 'records.parquet'}")
     for reason in sorted(summary.unavailable):
         print(f"unavailable here (tried again on the next run): {reason}")
@@ -99,9 +93,9 @@ def main(args: argparse.Namespace) -> int:
     if config.protocol:
         _print_protocol_score(summary.run_dir)
     if args.report:
-        from bench.commands.report import write_report
+        from reports.build import build_report
 
-        print(write_report(summary.run_dir))
+        print(build_report(summary.run_dir).html)
     return 1 if summary.failed else 0
 
 

@@ -84,7 +84,7 @@ def find(item: WeightsEntry, explicit: Path | None, *, full_hash: bool) -> Weigh
     try:
         path = found = locate(item.name, explicit)
     except MissingWeightsError:
-        path, status, digest = None, "missing", None
+        path, status, digest = explicit, "missing", None  # the explicit path that does not exist
     else:
         digest = sha256_file(found) if full_hash or item.sha256 else None
         if item.sha256 is None:
@@ -95,7 +95,7 @@ def find(item: WeightsEntry, explicit: Path | None, *, full_hash: bool) -> Weigh
         name=item.name,
         file=item.file,
         status=status,
-        path=str(path) if path else (str(explicit) if explicit else None),
+        path=str(path) if path else None,
         searched=searched,
         expected_sha256=item.sha256,
         sha256=digest,

@@ -14,7 +14,6 @@ from bench.weights import (
     load_checkpoint,
     locate,
     manifest,
-    verify,
 )
 
 
@@ -54,14 +53,6 @@ def test_locate_in_torch_hub(isolated_home, tmp_path, monkeypatch):
 def test_unknown_name_suggests():
     with pytest.raises(KeyError, match="did you mean 'codeformer'"):
         entry("codeformr")
-
-
-def test_verify_hash_prefix(tmp_path):
-    path = tmp_path / "w"
-    path.write_bytes(b"abc")
-    item = entry("alexnet_imagenet")
-    assert verify(path, item) is False
-    assert verify(path, entry("codeformer")) is None
 
 
 def test_state_dict_and_safetensors_load(tmp_path):
