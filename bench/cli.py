@@ -71,6 +71,8 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from bench.images import ImageError
     from bench.registry import RegistryError
     from bench.run.folder import RunFolderError
+    from bench.run.journal import RunLockedError
+    from bench.run.runner import ConfigChangedError
     from reports.results import ReportError
 
     return (
@@ -80,6 +82,8 @@ def user_errors() -> tuple[type[BaseException], ...]:
         RegistryError,
         ReportError,
         RunFolderError,
+        RunLockedError,
+        ConfigChangedError,
         Unavailable,
         FileNotFoundError,
     )

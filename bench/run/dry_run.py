@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bench.run.plan import missing_weights, restore_key, score_key
+from bench.run.plan import missing_weights
 from bench.run.sets import feature_key
 
 if TYPE_CHECKING:
@@ -27,19 +27,19 @@ def print_plan(folder: RunFolder, plan: Plan, metrics: list[MetricInfo]) -> None
     )
     pairs = [(p, s) for p in plan.points for s in plan.samples]
     out_done = sum(
-        folder.done(restore_key(p, s), folder.output(p.label, *s.cell.where(), s.image_id))
+        folder.done(plan.restore_key(p, s), folder.output(p.label, *s.cell.where(), s.image_id))
         for p, s in pairs
     )
     print(f"  degrade: {lq_done}/{len(plan.samples)} cached")
     print(f"  restore: {out_done}/{len(pairs)} cached")
     for metric in metrics:
         if metric.kind == "set":
-            keys = [feature_key(metric, restore_key(p, s)) for p, s in pairs]
+            keys = [feature_key(metric, plan.restore_key(p, s)) for p, s in pairs]
             done = sum(folder.done(k) for k in keys)
             values = len({(s.cell, p.label) for p, s in pairs})
             print(f"  features {metric.name}: {done}/{len(keys)} cached; {values} set values")
             continue
-        keys = [k for p, s in pairs if (k := score_key(metric, p, s))]
+        keys = [k for p, s in pairs if (k := plan.score_key(metric, p, s))]
         print(f"  score {metric.name}: {sum(folder.done(k) for k in keys)}/{len(keys)} cached")
     for point, why in missing_weights(plan):
         print(f"  unavailable here: {point}: {why}")

@@ -20,6 +20,7 @@ atomically from the journal at the end of a run.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from collections.abc import Iterable
@@ -246,5 +247,6 @@ class RunFolder:
         return frame
 
 
+@functools.lru_cache(maxsize=65536)  # ids recur in every cell; pathlib is slow
 def _png(image_id: str) -> str:
     return PurePosixPath(image_id).with_suffix(".png").as_posix()

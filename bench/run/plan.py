@@ -60,29 +60,35 @@ class Sample:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything a run will compute."""
+    """Everything a run will compute, and the cache key of every result (each hashed once)."""
 
     config: RunConfig
     samples: list[Sample]
     points: list[GridPoint]
     skipped: dict[str, list[str]] = field(default_factory=dict)
     chains: dict[str, str] = field(default_factory=dict)  # a chain's name -> what load_chain takes
+    keys: dict[tuple[str, ...], str | None] = field(default_factory=dict, repr=False)
 
+    def restore_key(self, point: GridPoint, sample: Sample) -> str:
+        """The cache key of ``point``'s output for ``sample``."""
+        memo = (point.label, sample.lq_key)
+        if memo not in self.keys:
+            self.keys[memo] = point.restore_key(sample.lq_key, sample.image_seed)
+        return self.keys[memo]  # type: ignore[return-value]
 
-def restore_key(point: GridPoint, sample: Sample) -> str:
-    """The cache key of ``point``'s output for ``sample``."""
-    return point.restore_key(sample.lq_key, sample.image_seed)
-
-
-def score_key(metric: MetricInfo, point: GridPoint, sample: Sample) -> str | None:
-    """The cache key of a per-image metric value, or ``None`` where the metric does not apply
-    (a paired metric on an image without the reference it compares with)."""
-    reference = None
-    if metric.kind == "paired":
-        reference = sample.lq_key if metric.reference == "input" else sample.gt_key
-        if reference is None:
-            return None
-    return hash_value(metric.identity() | {"out": restore_key(point, sample), "ref": reference})
+    def score_key(self, metric: MetricInfo, point: GridPoint, sample: Sample) -> str | None:
+        """The cache key of a per-image metric value, or ``None`` where the metric does not
+        apply (a paired metric on an image without the reference it compares with)."""
+        out = self.restore_key(point, sample)
+        memo = (metric.name, out)
+        if memo not in self.keys:
+            reference = None
+            if metric.kind == "paired":
+                reference = sample.lq_key if metric.reference == "input" else sample.gt_key
+            missing = metric.kind == "paired" and reference is None
+            identity = metric.identity() | {"out": out, "ref": reference}
+            self.keys[memo] = None if missing else hash_value(identity)
+        return self.keys[memo]
 
 
 def make_plan(config: RunConfig) -> Plan:

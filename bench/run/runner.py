@@ -12,7 +12,6 @@ import itertools
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from bench.config import to_dict
@@ -22,7 +21,7 @@ from bench.run.config import GridPoint, MetricSpec, RunConfig
 from bench.run.dry_run import print_plan
 from bench.run.folder import RunFolder
 from bench.run.manifest import now, run_manifest
-from bench.run.plan import Cell, Plan, Sample, make_plan, missing_weights, restore_key, score_key
+from bench.run.plan import Cell, Plan, Sample, make_plan, missing_weights
 from bench.run.records import MetricInfo
 from bench.run.stages import PluginRef, forget_unavailable
 from bench.run.summary import RunSummary
@@ -84,10 +83,6 @@ class Runner:
         self.summary = RunSummary(self.folder.path)
         self.set_references: dict[str, dict[str, Any]] = {}  # by set metric, by dataset
 
-    @property
-    def dir(self) -> Path:
-        return self.folder.path
-
     # -- driver ------------------------------------------------------------------------------
     def run(
         self, *, resume: bool = False, dry_run: bool = False, retry_failed: bool = False
@@ -147,7 +142,8 @@ class Runner:
         )  # where the folder is (moved, or named relative or absolute) is not the config
         if changed:
             raise ConfigChangedError(
-                f"{self.dir} holds a run of a different config (changed: {', '.join(changed)}); "
+                f"{self.folder.path} holds a run of a different config (changed: "
+                f"{', '.join(changed)}); "
                 "pass --resume to extend it (finished work is reused; results of what the new "
                 "config leaves out stay in the journal but not in the tables) or choose another "
                 "output folder"
@@ -280,13 +276,14 @@ class Runner:
                 for s in plan.samples
                 if folder.ok(s.lq_key)
                 and not folder.done(
-                    restore_key(point, s), folder.output(point.label, *s.cell.where(), s.image_id)
+                    plan.restore_key(point, s),
+                    folder.output(point.label, *s.cell.where(), s.image_id),
                 )
             ]
             restorer = PluginRef("restorer", point.name, point.params_json)
             units = []
             for batch in self._batches(point, todo):
-                items = tuple(self._restore_item(point, s) for s in batch)
+                items = tuple(self._restore_item(plan, point, s) for s in batch)
                 units.append(RestoreUnit(restorer, point.label, self.config.device, specs, items))
                 count += len(items)
             per_point.append(units)
@@ -301,26 +298,26 @@ class Runner:
             if m.kind != "set"
         )
 
-    def _pending_scores(self, point: GridPoint, s: Sample) -> dict[str, str]:
+    def _pending_scores(self, plan: Plan, point: GridPoint, s: Sample) -> dict[str, str]:
         """Cache keys of the per-image metric values of ``point`` on ``s`` not computed yet."""
         keys = {}
         for metric in self.metrics:
             if metric.kind == "set":
                 continue
-            key = score_key(metric, point, s)
+            key = plan.score_key(metric, point, s)
             if key is not None and not self.folder.done(key):
                 keys[metric.name] = key
                 self.summary.count(f"score {metric.name}")
         return keys
 
-    def _restore_item(self, point: GridPoint, s: Sample) -> RestoreItem:
+    def _restore_item(self, plan: Plan, point: GridPoint, s: Sample) -> RestoreItem:
         return RestoreItem(
-            key=restore_key(point, s),
+            key=plan.restore_key(point, s),
             id=s.image_id,
             lq_path=str(self.folder.lq(*s.cell.where(), s.image_id)),
             out_path=str(self.folder.output(point.label, *s.cell.where(), s.image_id)),
             seed=s.image_seed,
-            score=self._score_item(point, s, self._pending_scores(point, s)),
+            score=self._score_item(point, s, self._pending_scores(plan, point, s)),
         )
 
     def _batches(self, point: GridPoint, samples: list[Sample]) -> list[list[Sample]]:
@@ -340,8 +337,8 @@ class Runner:
         items = []
         for point in plan.points:
             for s in plan.samples:
-                if self.folder.ok(restore_key(point, s)) and (
-                    keys := self._pending_scores(point, s)
+                if self.folder.ok(plan.restore_key(point, s)) and (
+                    keys := self._pending_scores(plan, point, s)
                 ):
                     items.append(self._score_item(point, s, keys))
         size, specs = self.config.batch_size, self._metric_refs()
@@ -388,9 +385,11 @@ class Runner:
         for point in plan.points:
             for s in plan.samples:
                 lq = self.folder.entry(s.lq_key)
-                out = self.folder.entry(restore_key(point, s))
+                out = self.folder.entry(plan.restore_key(point, s))
                 scores = {
-                    m.name: self._score_entry(m, point, s) for m in self.metrics if m.kind != "set"
+                    m.name: self.folder.entry(key) if (key := plan.score_key(m, point, s)) else None
+                    for m in self.metrics
+                    if m.kind != "set"
                 }
                 rows.append(records.record_row(s, point, lq, out, scores))
                 timings.append(records.timing_row(s, point, lq, out))
@@ -406,10 +405,6 @@ class Runner:
         self.folder.prune_images(self.config.keep_images)
         failed = self.summary.failures.lines()
         log.info("run finished: %d rows; %s", len(rows), "; ".join(failed) or "nothing failed")
-
-    def _score_entry(self, metric: MetricInfo, point: GridPoint, s: Sample) -> dict | None:
-        key = score_key(metric, point, s)
-        return None if key is None else self.folder.entry(key)
 
 
 def _set_keys(value: Any) -> Any:

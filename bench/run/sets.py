@@ -17,7 +17,6 @@ import numpy as np
 from bench.contracts import Unavailable
 from bench.files import hash_value
 from bench.run import records, stages
-from bench.run.plan import restore_key
 from bench.run.units import FeatureItem
 from bench.run.units import entry as journal_entry
 
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from bench.run.plan import Cell, Plan, Sample
     from bench.run.records import MetricInfo
 
-Members = list[tuple["GridPoint", "Sample"]]
+Members = list[tuple["GridPoint", "Sample", str]]  # with the output's cache key
 
 
 def feature_key(metric: MetricInfo, image_key: str) -> str:
@@ -41,7 +40,9 @@ def _groups(plan: Plan) -> dict[tuple[Cell, str], Members]:
     groups: dict[tuple[Cell, str], Members] = {}
     for point in plan.points:
         for s in plan.samples:
-            groups.setdefault((s.cell, point.label), []).append((point, s))
+            groups.setdefault((s.cell, point.label), []).append(
+                (point, s, plan.restore_key(point, s))
+            )
     return groups
 
 
@@ -62,7 +63,7 @@ def feature_items(
             wanted[feature_key(metric, s.gt_key)] = str(folder.gt(s.cell.dataset, s.image_id))
     for point in plan.points:
         for s in plan.samples:
-            key = restore_key(point, s)
+            key = plan.restore_key(point, s)
             if s.cell.dataset in usable and folder.ok(key):
                 output = folder.output(point.label, *s.cell.where(), s.image_id)
                 wanted[feature_key(metric, key)] = str(output)
@@ -113,12 +114,12 @@ def _reference(instance: Any, dataset_reference: str | None) -> Any:
 
 
 def _feature_keys(folder: RunFolder, metric: MetricInfo, members: Members) -> list[str]:
-    keys = [feature_key(metric, restore_key(point, s)) for point, s in members]
+    keys = [feature_key(metric, out) for _, _, out in members]
     return [key for key in keys if folder.ok(key)]
 
 
 def _reference_keys(folder: RunFolder, metric: MetricInfo, members: Members) -> list[str]:
-    keys = [feature_key(metric, s.gt_key) for _, s in members if s.gt_key]
+    keys = [feature_key(metric, s.gt_key) for _, s, _ in members if s.gt_key]
     return [key for key in keys if folder.ok(key)]
 
 
@@ -188,8 +189,8 @@ def _value(
 
 def _unavailable(folder: RunFolder, metric: MetricInfo, members: Members) -> str | None:
     """Why the metric could not extract features here (missing weights), if it could not."""
-    for point, s in members:
-        entry = folder.entry(feature_key(metric, restore_key(point, s))) or {}
+    for _, _, out in members:
+        entry = folder.entry(feature_key(metric, out)) or {}
         if entry.get("status") == "unavailable":
             return entry.get("error")
     return None

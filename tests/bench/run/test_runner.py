@@ -82,6 +82,17 @@ def test_changed_config_needs_resume(make_config):
         run(make_config(metrics=["test_mae"]))
 
 
+def test_the_command_line_says_a_changed_config_in_one_line(make_config, capsys):
+    from bench.cli import main
+
+    assert main(["run", str(make_config()), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["run", str(make_config(metrics=["test_mae"])), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("dr2bench run: error: ") and "(changed: metrics)" in error
+    assert "Traceback" not in error and error.count("\n") == 1
+
+
 def test_a_key_an_older_version_did_not_write_is_not_a_change(make_config):
     """A run made before a config key existed (unset now) reruns without --resume."""
     first = run(make_config())
