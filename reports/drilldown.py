@@ -25,7 +25,7 @@ from bench.files import atomic_write_bytes, atomic_write_text
 from bench.run.folder import RunFolder
 from reports.html import escape, page
 from reports.results import Results
-from reports.tables import MISSING, cell_key, format_value, metric_heading, slug
+from reports.tables import MISSING, cell_key, cell_title, format_value, metric_heading, slug
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,7 +90,7 @@ def write_drilldown(run: Results, folder: Path) -> DrillDown:
         nav = " ".join(
             f'<a href="{name}">{escape(run.display(label))}</a>' for label, name in names.items()
         )
-        where = dataset if chain == "none" else f"{dataset}, {chain}, severity {severity}"
+        where = cell_title(dataset, chain, severity)
         for label, name in names.items():
             rows = cell[cell["restorer"] == label]
             body = _body(run, rows, thumbnails, key)

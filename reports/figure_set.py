@@ -18,7 +18,7 @@ from reports.qualitative import (
 from reports.results import Results
 from reports.robustness import severity_curves
 from reports.robustness_plots import heatmap_figure, severity_figure
-from reports.tables import headline_severity, metric_label, slug
+from reports.tables import cell_title, headline_severity, metric_label, slug
 from reports.tradeoff import tradeoff_figure
 
 PERCENTILES = (10, 50, 90)
@@ -117,7 +117,7 @@ def qualitative_figures(
         if metric is None:
             continue
         higher = run.metrics[metric].higher_is_better
-        where = dataset if chain == "none" else f"{dataset}, {chain}, severity {severity}"
+        where = cell_title(dataset, chain, severity)
         label = metric_label(metric)
         choices = {
             "percentiles": (

@@ -68,6 +68,11 @@ def cell_key(dataset: str, chain: str, severity: object) -> str:
     return slug(f"{dataset}-{chain}-{severity}")
 
 
+def cell_title(dataset: str, chain: str, severity: object) -> str:
+    """A cell as titles name it: the dataset, then its chain and severity when degraded."""
+    return dataset if chain == "none" else f"{dataset}, {chain}, severity {severity}"
+
+
 def metric_label(metric: str) -> str:
     """The conventional name of a metric: ``psnr`` -> ``PSNR``, ``ids.sface`` -> ``IDS (sface)``.
 
@@ -374,7 +379,7 @@ def cell_tables(summary: pd.DataFrame, run: Results) -> list[Table]:
     ):
         metrics = [name for name in run.metrics if name in set(part["metric"])]
         columns = [Column(name, run.metrics[name].higher_is_better) for name in metrics]
-        where = dataset if chain == "none" else f"{dataset}, {chain}, severity {severity}"
+        where = cell_title(dataset, chain, severity)
         tables.append(
             build_table(
                 part,
