@@ -67,28 +67,38 @@ class Plan:
     points: list[GridPoint]
     skipped: dict[str, list[str]] = field(default_factory=dict)
     chains: dict[str, str] = field(default_factory=dict)  # a chain's name -> what load_chain takes
-    keys: dict[tuple[str, ...], str | None] = field(default_factory=dict, repr=False)
+    # the cache keys, memoised (a pure function of the fields above)
+    restore_keys: dict[tuple[str, str], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    score_keys: dict[tuple[str, str], str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def restore_key(self, point: GridPoint, sample: Sample) -> str:
         """The cache key of ``point``'s output for ``sample``."""
         memo = (point.label, sample.lq_key)
-        if memo not in self.keys:
-            self.keys[memo] = point.restore_key(sample.lq_key, sample.image_seed)
-        return self.keys[memo]  # type: ignore[return-value]
+        if memo not in self.restore_keys:
+            self.restore_keys[memo] = point.restore_key(sample.lq_key, sample.image_seed)
+        return self.restore_keys[memo]
 
     def score_key(self, metric: MetricInfo, point: GridPoint, sample: Sample) -> str | None:
         """The cache key of a per-image metric value, or ``None`` where the metric does not
         apply (a paired metric on an image without the reference it compares with)."""
         out = self.restore_key(point, sample)
         memo = (metric.name, out)
-        if memo not in self.keys:
-            reference = None
-            if metric.kind == "paired":
-                reference = sample.lq_key if metric.reference == "input" else sample.gt_key
-            missing = metric.kind == "paired" and reference is None
-            identity = metric.identity() | {"out": out, "ref": reference}
-            self.keys[memo] = None if missing else hash_value(identity)
-        return self.keys[memo]
+        if memo not in self.score_keys:
+            self.score_keys[memo] = _score_key(metric, out, sample)
+        return self.score_keys[memo]
+
+
+def _score_key(metric: MetricInfo, out: str, sample: Sample) -> str | None:
+    reference = None
+    if metric.kind == "paired":
+        reference = sample.lq_key if metric.reference == "input" else sample.gt_key
+        if reference is None:
+            return None
+    return hash_value(metric.identity() | {"out": out, "ref": reference})
 
 
 def make_plan(config: RunConfig) -> Plan:
