@@ -21,13 +21,14 @@ atomically from the journal at the end of a run.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import shutil
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from bench.files import atomic_write_json, remove_temporaries
+from bench.files import atomic_write_bytes, atomic_write_json, remove_temporaries
 from bench.run.journal import Journal, RunLock
 
 if TYPE_CHECKING:
@@ -219,9 +220,14 @@ class RunFolder:
         columns: list[str] | None = None,
     ) -> None:
         """Write a table sorted by ``keys``, atomically (the same rows give the same bytes)."""
-        from bench.run.records import write_table
+        import pandas as pd
 
-        write_table(self.table_path(name), list(rows), keys, columns)
+        frame = pd.DataFrame(list(rows), columns=columns)
+        if len(frame):
+            frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+        atomic_write_bytes(self.table_path(name), buffer.getvalue())
 
     def read_table(self, name: str, columns: tuple[str, ...], *, optional: bool = False) -> Any:
         """A table as a DataFrame, checked to hold ``columns``.

@@ -8,13 +8,9 @@ which the manifest records.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-from bench.files import atomic_write_bytes
 
 KEY_COLUMNS = ["dataset", "chain", "severity", "seed", "restorer", "image_id"]
 SET_KEY_COLUMNS = ["dataset", "chain", "severity", "seed", "restorer", "metric"]
@@ -275,17 +271,3 @@ def count_failures(
         if row["status"] != "ok" or value is None or value != value:  # NaN
             set_values[row["metric"]] = set_values.get(row["metric"], 0) + 1
     return FailureCount(by_status, values, set_values, skipped)
-
-
-def write_table(
-    path: Path, rows: list[dict[str, Any]], keys: list[str], columns: list[str] | None = None
-) -> None:
-    """Write rows as a parquet file, sorted by ``keys``, atomically."""
-    import pandas as pd
-
-    frame = pd.DataFrame(rows, columns=columns)
-    if len(frame):
-        frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
-    atomic_write_bytes(path, buffer.getvalue())

@@ -229,16 +229,12 @@ def score_outputs(
         if metric.kind == "paired":
             if metric.reference not in references:
                 paths = [i.input_path if metric.reference == "input" else i.gt_path for i in items]
-                references[metric.reference] = [_read_optional(path) for path in paths]
+                references[metric.reference] = [stages.read_input(p) if p else None for p in paths]
             refs = tuple(references[metric.reference][i] for i in chosen)
         keys = tuple(items[i].keys[metric.column] for i in chosen)
         images_chosen = tuple(images[i] for i in chosen)
         entries += MetricBatch(metric.plugin, device, keys, images_chosen, refs).run()
     return entries
-
-
-def _read_optional(path: str | None) -> np.ndarray | None:
-    return stages.read_input(path) if path else None
 
 
 @dataclass(frozen=True)
